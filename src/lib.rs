@@ -1,0 +1,24 @@
+//! rollbook: a git repository of Markdown rollback reports and postmortems → a searchable
+//! static knowledge base.
+//!
+//! The data flows one way: [`load`] → [`parse`] ([`frontmatter`], [`markdown`], [`extract`])
+//! → [`model`] ([`site`]) → [`render`] → [`write`].
+
+//pub mod cli;
+//pub mod cmd;
+pub mod config;
+pub mod diagnostic;
+pub(crate) mod extract;
+pub(crate) mod fields;
+pub mod frontmatter;
+pub mod load;
+pub(crate) mod markdown;
+pub mod model;
+pub mod parse;
+//pub mod render;
+//pub mod scaffold;
+pub mod sections;
+pub mod site;
+pub mod slug;
+//pub mod theme;
+//pub mod write;

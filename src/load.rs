@@ -1,0 +1,127 @@
+//! Walks `content/` and reads every report's Markdown file.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use walkdir::WalkDir;
+
+use crate::diagnostic::Diagnostic;
+
+/// One Markdown file under `content/`, read and normalised (no BOM, `\n` line endings).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Relative to the site root, for messages: `content/2024/checkout.md`.
+    pub path: PathBuf,
+    /// Relative to `content/`, with `/` separators: `2024/checkout.md`.
+    pub content_path: String,
+    pub text: String,
+}
+
+/// Why `content/` could not be walked at all (an environment problem, not a content one).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0} has no content/ directory (run `rollbook init` to create a site)")]
+    NoContent(PathBuf),
+    #[error("cannot walk {path}: {source}")]
+    Walk {
+        path: PathBuf,
+        source: walkdir::Error,
+    },
+}
+
+/// The Markdown files under `root/content/`, sorted by path, and the ones that could not be read.
+pub fn load_content(root: &Path) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), LoadError> {
+    let content = root.join("content");
+    if !content.is_dir() {
+        return Err(LoadError::NoContent(root.to_path_buf()));
+    }
+    let mut paths = Vec::new();
+    let walker = WalkDir::new(&content)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = entry.map_err(|source| LoadError::Walk {
+            path: content.clone(),
+            source,
+        })?;
+        let is_markdown = entry.file_type().is_file()
+            && entry.path().extension().is_some_and(|ext| ext == "md");
+        if is_markdown {
+            paths.push(entry.into_path());
+        }
+    }
+    let results: Vec<Result<SourceFile, Diagnostic>> = paths
+        .par_iter()
+        .map(|path| read_source(root, &content, path))
+        .collect();
+    let mut files = Vec::with_capacity(results.len());
+    let mut diagnostics = Vec::new();
+    for result in results {
+        match result {
+            Ok(file) => files.push(file),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    files.sort_by(|a, b| a.content_path.cmp(&b.content_path));
+    Ok((files, diagnostics))
+}
+
+fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, Diagnostic> {
+    let shown = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+    let content_path = path
+        .strip_prefix(content)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::file_error(&shown, "unreadable-file", format!("cannot read the file: {e}"))
+            .with_help("check the file's permissions")
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = bytes[..offset].iter().filter(|b| **b == b'\n').count() + 1;
+        let mut d = Diagnostic::file_error(
+            &shown,
+            "not-utf8",
+            format!("the file is not valid UTF-8 (first bad byte at offset {offset})"),
+        )
+        .with_help("save the file as UTF-8");
+        d.line = line;
+        d.end_line = line;
+        d
+    })?;
+    Ok(SourceFile {
+        path: shown,
+        content_path,
+        text: normalize_text(text),
+    })
+}
+
+/// Drops a UTF-8 byte order mark and turns CRLF line endings into LF.
+pub fn normalize_text(text: String) -> String {
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
+    if text.contains('\r') {
+        text.replace("\r\n", "\n")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_and_crlf_are_normalised() {
+        let text = normalize_text("\u{feff}+++\r\ntitle = \"x\"\r\n+++\r\n".to_string());
+        assert_eq!(text, "+++\ntitle = \"x\"\n+++\n");
+    }
+}

@@ -1,0 +1,490 @@
+//! The domain: reports with their lessons and corrective actions, and the site that holds
+//! them all with its taxonomies. Immutable once built.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Draft,
+    Review,
+    Final,
+}
+
+impl Status {
+    pub const NAMES: [&'static str; 3] = ["draft", "review", "final"];
+
+    pub fn from_name(name: &str) -> Option<Status> {
+        match name {
+            "draft" => Some(Status::Draft),
+            "review" => Some(Status::Review),
+            "final" => Some(Status::Final),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Response {
+    Rollback,
+    RollForward,
+}
+
+impl Response {
+    pub const NAMES: [&'static str; 2] = ["rollback", "roll-forward"];
+
+    pub fn from_name(name: &str) -> Option<Response> {
+        match name {
+            "rollback" => Some(Response::Rollback),
+            "roll-forward" => Some(Response::RollForward),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Partial,
+    Failed,
+}
+
+impl Outcome {
+    pub const NAMES: [&'static str; 3] = ["success", "partial", "failed"];
+
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        match name {
+            "success" => Some(Outcome::Success),
+            "partial" => Some(Outcome::Partial),
+            "failed" => Some(Outcome::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Release {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timeline {
+    pub detected: Option<Timestamp>,
+    pub started: Option<Timestamp>,
+    pub ended: Option<Timestamp>,
+    pub outcome: Option<Outcome>,
+}
+
+impl Timeline {
+    /// Minutes from the start of the rollback (or roll-forward) to its end.
+    pub fn duration_minutes(&self) -> Option<i64> {
+        let (start, end) = (self.started?, self.ended?);
+        let seconds = end.as_second() - start.as_second();
+        (seconds >= 0).then_some(seconds / 60)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Person {
+    pub name: String,
+    pub role: Option<String>,
+}
+
+/// The typed front matter of one report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontMatter {
+    pub title: String,
+    pub date: Date,
+    pub severity: String,
+    pub status: Status,
+    pub response: Option<Response>,
+    pub summary: Option<String>,
+    pub services: Vec<String>,
+    pub tags: Vec<String>,
+    pub teams: Vec<String>,
+    pub authors: Vec<String>,
+    pub release: Option<Release>,
+    pub timeline: Option<Timeline>,
+    pub people: Vec<Person>,
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a section of the report body is about, recognised from its heading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SectionKind {
+    Summary,
+    Trigger,
+    Impact,
+    RootCause,
+    Resolution,
+    Detection,
+    Verification,
+    Actions,
+    Lessons,
+    Timeline,
+    People,
+}
+
+impl SectionKind {
+    pub const ALL: [SectionKind; 11] = [
+        SectionKind::Summary,
+        SectionKind::Trigger,
+        SectionKind::Impact,
+        SectionKind::RootCause,
+        SectionKind::Resolution,
+        SectionKind::Detection,
+        SectionKind::Verification,
+        SectionKind::Actions,
+        SectionKind::Lessons,
+        SectionKind::Timeline,
+        SectionKind::People,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SectionKind::Summary => "summary",
+            SectionKind::Trigger => "trigger",
+            SectionKind::Impact => "impact",
+            SectionKind::RootCause => "root_cause",
+            SectionKind::Resolution => "resolution",
+            SectionKind::Detection => "detection",
+            SectionKind::Verification => "verification",
+            SectionKind::Actions => "actions",
+            SectionKind::Lessons => "lessons",
+            SectionKind::Timeline => "timeline",
+            SectionKind::People => "people",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SectionKind> {
+        SectionKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The headings DESIGN.md §3 recognises for each kind, before configuration adds more.
+    pub fn default_headings(self) -> &'static [&'static str] {
+        match self {
+            SectionKind::Summary => &["Executive Summary", "Summary", "Overview", "TL;DR"],
+            SectionKind::Trigger => &["Rollback Trigger", "Reason for Rollback", "Trigger"],
+            SectionKind::Impact => &[
+                "Impact",
+                "Impact Assessment",
+                "Customer Impact",
+                "Summary of Impact",
+                "Affected Users",
+            ],
+            SectionKind::RootCause => &[
+                "Root Cause",
+                "Root Causes",
+                "Root Cause(s)",
+                "Root Cause Analysis",
+                "Contributing Factors",
+                "Contributing Conditions",
+                "Fault",
+                "Five Whys",
+            ],
+            SectionKind::Resolution => &[
+                "Rollback Procedure",
+                "Rollback Plan",
+                "Rollback Execution",
+                "Resolution",
+                "Mitigation",
+                "Recovery",
+            ],
+            SectionKind::Detection => &["Detection"],
+            SectionKind::Verification => &["Verification", "Verification of Rollback Success"],
+            SectionKind::Actions => &[
+                "Corrective Actions",
+                "Action Items",
+                "Action Items & Follow-ups",
+                "Follow-ups",
+                "Follow-up Actions",
+                "Remediation",
+                "Remediations",
+                "Countermeasures",
+                "Corrective and Preventative Measures",
+                "Next Steps",
+                "Recommendations",
+            ],
+            SectionKind::Lessons => &[
+                "Lessons Learned",
+                "Lessons Learnt",
+                "Lessons",
+                "What We Learned",
+                "Learnings",
+                "Takeaways",
+                "Key Takeaways",
+            ],
+            SectionKind::Timeline => &[
+                "Timeline",
+                "Incident Timeline",
+                "Chain of Events",
+                "Rollback Time",
+            ],
+            SectionKind::People => &["Personnel Involved", "People", "Participants"],
+        }
+    }
+}
+
+/// A heading of the body, for the table of contents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Heading {
+    pub level: u8,
+    pub id: String,
+    pub title: String,
+}
+
+/// A recognised section of the body and its plain text (for search and summaries).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub title: String,
+    pub anchor: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Lesson {
+    /// The anchor of the lesson on its report page.
+    pub anchor: String,
+    pub text: String,
+    /// Inline HTML of the lesson, sanitised; links to other reports start with [`ROOT_LINK`].
+    pub html: String,
+    pub category: Option<String>,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    pub anchor: String,
+    pub text: String,
+    pub html: String,
+    pub owner: Option<String>,
+    pub due: Option<Date>,
+    pub done: bool,
+    pub ticket: Option<String>,
+    pub kind: Option<String>,
+    pub priority: Option<String>,
+    pub line: usize,
+}
+
+impl Action {
+    /// Days past the due date for an open action, as of `today`.
+    pub fn days_overdue(&self, today: Date) -> Option<i64> {
+        let due = self.due?;
+        if self.done || due >= today {
+            return None;
+        }
+        let days = (today - due).get_days();
+        Some(i64::from(days).max(1))
+    }
+}
+
+/// A link in a report body to another report's Markdown file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportLink {
+    /// The target, relative to `content/`, with `/` separators.
+    pub target: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_column: usize,
+    pub source_line: String,
+}
+
+/// Prefix of links between pages inside rendered report HTML; the renderer replaces it with
+/// the way back to the site root, which depends on the page the HTML lands on.
+pub const ROOT_LINK: &str = "rollbook-root:";
+
+/// One report, parsed and complete.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The file stem: unique across the site.
+    pub id: String,
+    /// The Markdown file, relative to the site root (for messages and the report page).
+    pub source: PathBuf,
+    /// The Markdown file relative to `content/`, with `/` separators.
+    pub content_path: String,
+    pub meta: FrontMatter,
+    pub html: String,
+    pub toc: Vec<Heading>,
+    pub sections: Vec<Section>,
+    pub summary: String,
+    pub lessons: Vec<Lesson>,
+    pub actions: Vec<Action>,
+    pub links: Vec<ReportLink>,
+}
+
+impl Report {
+    pub fn url(&self) -> String {
+        format!("reports/{}/index.html", self.id)
+    }
+
+    pub fn pretty_path(&self) -> String {
+        format!("reports/{}/", self.id)
+    }
+
+    pub fn year(&self) -> String {
+        self.meta.date.year().to_string()
+    }
+
+    pub fn section(&self, kind: SectionKind) -> Option<&Section> {
+        self.sections.iter().find(|s| s.kind == kind)
+    }
+}
+
+/// The kinds of term a report is filed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaxonomyKind {
+    Services,
+    Tags,
+    Teams,
+    Severity,
+    Years,
+}
+
+impl TaxonomyKind {
+    pub const ALL: [TaxonomyKind; 5] = [
+        TaxonomyKind::Services,
+        TaxonomyKind::Tags,
+        TaxonomyKind::Teams,
+        TaxonomyKind::Severity,
+        TaxonomyKind::Years,
+    ];
+
+    /// The URL segment and key of the taxonomy.
+    pub fn slug(self) -> &'static str {
+        match self {
+            TaxonomyKind::Services => "services",
+            TaxonomyKind::Tags => "tags",
+            TaxonomyKind::Teams => "teams",
+            TaxonomyKind::Severity => "severity",
+            TaxonomyKind::Years => "years",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            TaxonomyKind::Services => "Services",
+            TaxonomyKind::Tags => "Tags",
+            TaxonomyKind::Teams => "Teams",
+            TaxonomyKind::Severity => "Severity",
+            TaxonomyKind::Years => "Years",
+        }
+    }
+
+    pub fn singular(self) -> &'static str {
+        match self {
+            TaxonomyKind::Services => "service",
+            TaxonomyKind::Tags => "tag",
+            TaxonomyKind::Teams => "team",
+            TaxonomyKind::Severity => "severity",
+            TaxonomyKind::Years => "year",
+        }
+    }
+
+    /// The terms one report is filed under in this taxonomy.
+    pub fn terms_of(self, report: &Report) -> Vec<String> {
+        match self {
+            TaxonomyKind::Services => report.meta.services.clone(),
+            TaxonomyKind::Tags => report.meta.tags.clone(),
+            TaxonomyKind::Teams => report.meta.teams.clone(),
+            TaxonomyKind::Severity => vec![report.meta.severity.clone()],
+            TaxonomyKind::Years => vec![report.year()],
+        }
+    }
+}
+
+/// One term of a taxonomy and the reports filed under it (indices into `Site::reports`).
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub name: String,
+    pub slug: String,
+    pub reports: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Taxonomy {
+    pub kind: TaxonomyKind,
+    /// In display order: by number of reports then name; severities in configured order,
+    /// years newest first.
+    pub terms: Vec<Term>,
+}
+
+/// Every published report and the knowledge across them.
+#[derive(Debug)]
+pub struct Site {
+    /// Newest first (date, then id).
+    pub reports: Vec<Report>,
+    pub taxonomies: Vec<Taxonomy>,
+    /// The build date: today, or `SOURCE_DATE_EPOCH`.
+    pub today: Date,
+}
+
+impl Site {
+    /// Orders reports and files them under their terms.
+    pub fn new(mut reports: Vec<Report>, severities: &[String], today: Date) -> Site {
+        reports.sort_by(|a, b| b.meta.date.cmp(&a.meta.date).then_with(|| a.id.cmp(&b.id)));
+        let taxonomies = TaxonomyKind::ALL
+            .into_iter()
+            .map(|kind| build_taxonomy(kind, &reports, severities))
+            .collect();
+        Site {
+            reports,
+            taxonomies,
+            today,
+        }
+    }
+
+    pub fn taxonomy(&self, kind: TaxonomyKind) -> &Taxonomy {
+        self.taxonomies
+            .iter()
+            .find(|t| t.kind == kind)
+            .expect("Site::new builds every taxonomy kind")
+    }
+
+    pub fn lesson_count(&self) -> usize {
+        self.reports.iter().map(|r| r.lessons.len()).sum()
+    }
+
+    pub fn action_count(&self) -> usize {
+        self.reports.iter().map(|r| r.actions.len()).sum()
+    }
+}
+
+fn build_taxonomy(kind: TaxonomyKind, reports: &[Report], severities: &[String]) -> Taxonomy {
+    let mut by_slug: BTreeMap<String, Term> = BTreeMap::new();
+    for (i, report) in reports.iter().enumerate() {
+        for name in kind.terms_of(report) {
+            let slug = crate::slug::slugify(&name);
+            let term = by_slug.entry(slug.clone()).or_insert_with(|| Term {
+                name: name.clone(),
+                slug,
+                reports: Vec::new(),
+            });
+            if term.reports.last() != Some(&i) {
+                term.reports.push(i);
+            }
+        }
+    }
+    let mut terms: Vec<Term> = by_slug.into_values().collect();
+    match kind {
+        TaxonomyKind::Severity => terms.sort_by_key(|t| {
+            severities
+                .iter()
+                .position(|s| *s == t.name)
+                .unwrap_or(usize::MAX)
+        }),
+        TaxonomyKind::Years => terms.sort_by(|a, b| b.name.cmp(&a.name)),
+        _ => terms.sort_by(|a, b| b.reports.len().cmp(&a.reports.len()).then(a.name.cmp(&b.name))),
+    }
+    Taxonomy { kind, terms }
+}

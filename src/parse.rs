@@ -1,0 +1,83 @@
+//! One source file → one complete `Report`: front matter, body HTML, table of contents,
+//! sections, lessons and actions.
+
+use crate::config::Config;
+use crate::diagnostic::{Diagnostic, LineIndex};
+use crate::extract::extract;
+use crate::frontmatter;
+use crate::load::SourceFile;
+use crate::markdown::{self, BodyPlace};
+use crate::model::{Report, Section};
+
+/// A parsed file: the report when it is valid, and every problem found on the way
+/// (errors, or warnings alongside a report).
+pub struct Parsed {
+    pub report: Option<Report>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn parse_report(file: &SourceFile, config: &Config) -> Parsed {
+    let index = LineIndex::new(&file.text);
+    let split = match frontmatter::split(&file.text, &index, &file.path) {
+        Ok(split) => split,
+        Err(d) => {
+            return Parsed {
+                report: None,
+                diagnostics: vec![d],
+            };
+        }
+    };
+    let meta = match frontmatter::parse(&split, &index, &file.path, &config.severities) {
+        Ok(meta) => meta,
+        Err(diagnostics) => {
+            return Parsed {
+                report: None,
+                diagnostics,
+            };
+        }
+    };
+    let mut doc = markdown::parse(split.body, &config.synonyms);
+    let place = BodyPlace {
+        file: &file.path,
+        index: &index,
+        body_start: split.body_start,
+        content_path: &file.content_path,
+    };
+    let sanitized = markdown::sanitize(&doc, &place, config.unsafe_html);
+    let extracted = extract(&mut doc, &sanitized, &place);
+    let html = markdown::render_body(&sanitized, &extracted.anchors);
+    let sections: Vec<Section> = doc
+        .sections
+        .iter()
+        .map(|s| {
+            let heading = &doc.headings[s.heading];
+            Section {
+                kind: s.kind,
+                title: heading.title.clone(),
+                anchor: heading.id.clone(),
+                text: markdown::collapse_whitespace(&markdown::plain_text(&doc.events[s.events.clone()])),
+            }
+        })
+        .collect();
+    let summary = match &meta.summary {
+        Some(summary) => summary.trim().to_string(),
+        None => markdown::summary(&doc).unwrap_or_default(),
+    };
+    let report = Report {
+        id: markdown::report_id_of(&file.content_path),
+        source: file.path.clone(),
+        content_path: file.content_path.clone(),
+        toc: markdown::toc(&doc),
+        html,
+        sections,
+        summary,
+        lessons: extracted.lessons,
+        actions: extracted.actions,
+        links: sanitized.links,
+        meta,
+    };
+    Parsed {
+        report: Some(report),
+        diagnostics: extracted.diagnostics,
+    }
+}

@@ -1,0 +1,84 @@
+//! Parsed reports → the `Site`: drafts left out, duplicate ids and links between reports
+//! checked, reports ordered and filed under their terms.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::civil::Date;
+
+use crate::config::Config;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::{Report, Site, Status};
+
+/// Assembles the site. Errors here (duplicate ids, links to missing reports) are content
+/// errors like any other; the site is still returned so that every problem is reported.
+pub fn assemble(reports: Vec<Report>, config: &Config, drafts: bool, today: Date) -> (Site, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+
+    let mut by_id: HashMap<&str, &Report> = HashMap::new();
+    for report in &reports {
+        if let Some(first) = by_id.insert(report.id.as_str(), report) {
+            diagnostics.push(
+                Diagnostic::file_error(
+                    &report.source,
+                    "duplicate-id",
+                    format!("two reports have the id `{}`: this file and {}", report.id, first.source.display()),
+                )
+                .with_help("a report's id is its file name without `.md`; rename one of the files"),
+            );
+        }
+    }
+
+    let paths: HashMap<&str, &Report> = reports.iter().map(|r| (r.content_path.as_str(), r)).collect();
+    let stems: HashSet<&str> = reports.iter().map(|r| r.id.as_str()).collect();
+    for report in &reports {
+        if report.meta.status == Status::Draft && !drafts {
+            continue;
+        }
+        for link in &report.links {
+            let diagnostic = |rule: &'static str, message: String, help: String, severity: Severity| Diagnostic {
+                file: report.source.clone(),
+                line: link.line,
+                column: link.column,
+                end_line: link.line,
+                end_column: link.end_column,
+                severity,
+                rule,
+                message,
+                help: Some(help),
+                source_line: Some(link.source_line.clone()),
+            };
+            match paths.get(link.target.as_str()) {
+                None => {
+                    let stem = crate::markdown::report_id_of(&link.target);
+                    let help = if stems.contains(stem.as_str()) {
+                        let actual = reports.iter().find(|r| r.id == stem).map(|r| r.content_path.as_str()).unwrap_or_default();
+                        format!("a report with that name is at content/{actual}; link to it relative to this file, or as @/{actual}")
+                    } else {
+                        "check the file name; links are relative to this file, or to content/ when they start with @/".to_string()
+                    };
+                    diagnostics.push(diagnostic(
+                        "broken-link",
+                        format!("link to a missing report: content/{}", link.target),
+                        help,
+                        Severity::Error,
+                    ));
+                }
+                Some(target) if target.meta.status == Status::Draft && !drafts => {
+                    diagnostics.push(diagnostic(
+                        "link-to-draft",
+                        format!("link to a draft report ({}), which is not published", target.source.display()),
+                        "publish the linked report (status = \"review\" or \"final\") or build with --drafts".to_string(),
+                        Severity::Warning,
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    let published: Vec<Report> = reports
+        .into_iter()
+        .filter(|r| drafts || r.meta.status != Status::Draft)
+        .collect();
+    (Site::new(published, &config.severities, today), diagnostics)
+}

@@ -1,0 +1,86 @@
+//! URL- and anchor-safe slugs, and unique ids within one page.
+
+use std::collections::HashSet;
+
+/// Lowercase ASCII letters and digits joined by single hyphens; other letters are kept
+/// (lowercased) so that non-English terms still give distinct, readable slugs.
+pub fn slugify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_hyphen = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if pending_hyphen && !out.is_empty() {
+                out.push('-');
+            }
+            pending_hyphen = false;
+            out.extend(c.to_lowercase());
+        } else {
+            pending_hyphen = true;
+        }
+    }
+    if out.is_empty() {
+        out.push('_');
+    }
+    out
+}
+
+/// A slug of at most `max_words` words of `text`, for lesson and action anchors.
+pub fn short_slug(text: &str, max_words: usize) -> String {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(max_words)
+        .collect();
+    slugify(&words.join(" "))
+}
+
+/// Hands out ids that are unique within one page: `x`, `x-2`, `x-3`…
+#[derive(Default)]
+pub struct UniqueIds {
+    taken: HashSet<String>,
+}
+
+impl UniqueIds {
+    pub fn claim(&mut self, wanted: &str) -> String {
+        if self.taken.insert(wanted.to_string()) {
+            return wanted.to_string();
+        }
+        (2..)
+            .map(|n| format!("{wanted}-{n}"))
+            .find(|candidate| !self.taken.contains(candidate))
+            .map(|id| {
+                self.taken.insert(id.clone());
+                id
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_lowercase_and_hyphenated() {
+        assert_eq!(slugify("Payments API"), "payments-api");
+        assert_eq!(slugify("  4.3. Corrective Actions!"), "4-3-corrective-actions");
+        assert_eq!(slugify("Zürich DC"), "zürich-dc");
+        assert_eq!(slugify("***"), "_");
+    }
+
+    #[test]
+    fn unique_ids_count_up() {
+        let mut ids = UniqueIds::default();
+        assert_eq!(ids.claim("impact"), "impact");
+        assert_eq!(ids.claim("impact"), "impact-2");
+        assert_eq!(ids.claim("impact"), "impact-3");
+    }
+
+    #[test]
+    fn short_slug_takes_leading_words() {
+        assert_eq!(
+            short_slug("Alert when the 5xx ratio exceeds 1% for long", 6),
+            "alert-when-the-5xx-ratio-exceeds"
+        );
+    }
+}
