@@ -62,12 +62,14 @@ impl Config {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => text,
                 Err(_) => {
-                    return Err(vec![Diagnostic::file_error(
-                        &shown,
-                        "not-utf8",
-                        "rollbook.toml is not valid UTF-8",
-                    )
-                    .with_help("save the file as UTF-8")]);
+                    return Err(vec![
+                        Diagnostic::file_error(
+                            &shown,
+                            "not-utf8",
+                            "rollbook.toml is not valid UTF-8",
+                        )
+                        .with_help("save the file as UTF-8"),
+                    ]);
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
@@ -115,7 +117,10 @@ impl Config {
                                 value.span(),
                                 "wrong-type",
                                 "`severities` must name at least one severity",
-                                Some("severities = [\"critical\", \"high\", \"medium\", \"low\"]".into()),
+                                Some(
+                                    "severities = [\"critical\", \"high\", \"medium\", \"low\"]"
+                                        .into(),
+                                ),
                             );
                         } else {
                             config.severities = list;
@@ -140,7 +145,10 @@ impl Config {
                         let Some(kind) = SectionKind::from_name(name.get_ref()) else {
                             continue;
                         };
-                        for heading in reader.string_list(name.get_ref(), headings).unwrap_or_default() {
+                        for heading in reader
+                            .string_list(name.get_ref(), headings)
+                            .unwrap_or_default()
+                        {
                             extra_synonyms.push((kind, heading));
                         }
                     }
@@ -190,7 +198,10 @@ mod tests {
         assert_eq!(config.base_url, "https://kb.example.com/sre/");
         assert_eq!(config.paginate, 20);
         assert!(config.unsafe_html);
-        assert_eq!(config.synonyms.classify("Retro Notes"), Some(SectionKind::Lessons));
+        assert_eq!(
+            config.synonyms.classify("Retro Notes"),
+            Some(SectionKind::Lessons)
+        );
     }
 
     #[test]

@@ -213,10 +213,18 @@ mod tests {
         let text = "+++\nsevrity = \"high\"\n+++\n";
         let index = LineIndex::new(text);
         let d = index
-            .diagnostic(Path::new("content/a.md"), 4..11, "unknown-key", "unknown key `sevrity`")
+            .diagnostic(
+                Path::new("content/a.md"),
+                4..11,
+                "unknown-key",
+                "unknown key `sevrity`",
+            )
             .with_help("did you mean `severity`?");
         let out = d.render_human();
-        assert!(out.contains("error[unknown-key]: unknown key `sevrity`"), "{out}");
+        assert!(
+            out.contains("error[unknown-key]: unknown key `sevrity`"),
+            "{out}"
+        );
         assert!(out.contains("--> content/a.md:2:1"), "{out}");
         assert!(out.contains("2 | sevrity = \"high\""), "{out}");
         assert!(out.contains("| ^^^^^^^\n"), "{out}");

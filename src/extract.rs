@@ -13,7 +13,9 @@ use pulldown_cmark::{Event, Tag, TagEnd};
 
 use crate::diagnostic::Diagnostic;
 use crate::fields::parse_date;
-use crate::markdown::{Anchors, BodyPlace, Document, Sanitized, collapse_whitespace, inline_html, plain_text, text_of};
+use crate::markdown::{
+    Anchors, BodyPlace, Document, Sanitized, collapse_whitespace, inline_html, plain_text, text_of,
+};
 use crate::model::{Action, Lesson, SectionKind};
 use crate::sections::strip_numbering;
 use crate::slug::short_slug;
@@ -25,7 +27,11 @@ pub(crate) struct Extracted {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-pub(crate) fn extract(doc: &mut Document<'_>, sanitized: &Sanitized<'_>, place: &BodyPlace<'_>) -> Extracted {
+pub(crate) fn extract(
+    doc: &mut Document<'_>,
+    sanitized: &Sanitized<'_>,
+    place: &BodyPlace<'_>,
+) -> Extracted {
     let ends = matching_ends(&doc.events);
     let (mut out, ids) = {
         let mut walker = Walker {
@@ -149,7 +155,10 @@ impl<'w, 'a> Walker<'w, 'a> {
     }
 
     fn line_of(&self, i: usize) -> usize {
-        self.place.index.position(self.place.body_start + self.doc.events[i].1.start).0
+        self.place
+            .index
+            .position(self.place.body_start + self.doc.events[i].1.start)
+            .0
     }
 
     fn heading_title_at(&self, i: usize) -> Option<String> {
@@ -225,7 +234,12 @@ impl<'w, 'a> Walker<'w, 'a> {
     }
 
     /// Adds one lesson; returns the category it ended up with.
-    fn push_lesson(&mut self, start: usize, own: &[usize], category: Option<String>) -> Option<String> {
+    fn push_lesson(
+        &mut self,
+        start: usize,
+        own: &[usize],
+        category: Option<String>,
+    ) -> Option<String> {
         let raw = self.raw_text(own);
         let first = own
             .iter()
@@ -316,7 +330,8 @@ impl<'w, 'a> Walker<'w, 'a> {
             let text = trim_separators(&collapse_whitespace(&raw[..cut]));
             if !text.is_empty() {
                 let html = self.cut_html(&parts.own, 0..cut);
-                let done = parts.checked.unwrap_or(false) || meta.status.as_deref().is_some_and(is_done);
+                let done =
+                    parts.checked.unwrap_or(false) || meta.status.as_deref().is_some_and(is_done);
                 let fields = ActionFields {
                     text,
                     html,
@@ -324,7 +339,10 @@ impl<'w, 'a> Walker<'w, 'a> {
                     due: meta.due,
                     done,
                     ticket: meta.ticket,
-                    kind: meta.kind.map(|k| normalize_type(&k)).or_else(|| kind.clone()),
+                    kind: meta
+                        .kind
+                        .map(|k| normalize_type(&k))
+                        .or_else(|| kind.clone()),
                     priority: meta.priority,
                 };
                 self.push_action(item, fields);
@@ -346,7 +364,11 @@ impl<'w, 'a> Walker<'w, 'a> {
                     header = self
                         .cells(i, head_end)
                         .iter()
-                        .map(|&cell| column_of(&collapse_whitespace(&plain_text(&self.doc.events[cell + 1..self.end_of(cell)]))))
+                        .map(|&cell| {
+                            column_of(&collapse_whitespace(&plain_text(
+                                &self.doc.events[cell + 1..self.end_of(cell)],
+                            )))
+                        })
                         .collect();
                     i = head_end + 1;
                 }
@@ -376,7 +398,8 @@ impl<'w, 'a> Walker<'w, 'a> {
             let value = collapse_whitespace(&self.raw_text(&own));
             if n == text_column {
                 let raw = self.raw_text(&own);
-                let (cut, meta) = trailing_metadata(&raw).unwrap_or((raw.len(), Metadata::default()));
+                let (cut, meta) =
+                    trailing_metadata(&raw).unwrap_or((raw.len(), Metadata::default()));
                 fields.text = trim_separators(&collapse_whitespace(&raw[..cut]));
                 fields.html = self.cut_html(&own, 0..cut);
                 fields.owner = meta.owner;
@@ -419,7 +442,12 @@ impl<'w, 'a> Walker<'w, 'a> {
         let d = self
             .place
             .index
-            .diagnostic(self.place.file, offset..offset, "action-due-date", format!("the due date \"{due}\" is not a date; the action is kept without one"))
+            .diagnostic(
+                self.place.file,
+                offset..offset,
+                "action-due-date",
+                format!("the due date \"{due}\" is not a date; the action is kept without one"),
+            )
             .with_help("write due dates as YYYY-MM-DD, e.g. due: 2024-02-15")
             .warning();
         self.out.diagnostics.push(d);
@@ -519,7 +547,12 @@ impl<'w, 'a> Walker<'w, 'a> {
         let content: Vec<&Event<'_>> = own
             .iter()
             .map(|&i| self.event(i))
-            .filter(|e| !matches!(e, Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph)))
+            .filter(|e| {
+                !matches!(
+                    e,
+                    Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph)
+                )
+            })
             .collect();
         let all_bold = matches!(content.first(), Some(Event::Start(Tag::Strong)))
             && matches!(content.last(), Some(Event::End(TagEnd::Strong)))
@@ -734,7 +767,11 @@ enum Column {
 }
 
 fn column_of(header: &str) -> Column {
-    let h = header.trim().trim_end_matches([':', '#']).trim().to_lowercase();
+    let h = header
+        .trim()
+        .trim_end_matches([':', '#'])
+        .trim()
+        .to_lowercase();
     match h.as_str() {
         "action" | "action item" | "action items" | "item" | "description" | "task" | "what"
         | "title" | "summary" | "corrective action" | "follow-up" | "follow up" | "remediation" => {
@@ -756,15 +793,30 @@ fn is_done(status: &str) -> bool {
     let s = s.trim_matches(|c: char| c == '*' || c == '_' || c.is_whitespace());
     matches!(
         s,
-        "[x]" | "x" | "done" | "closed" | "fixed" | "complete" | "completed" | "resolved"
-            | "yes" | "✓" | "✔" | "✅" | "shipped" | "merged"
+        "[x]"
+            | "x"
+            | "done"
+            | "closed"
+            | "fixed"
+            | "complete"
+            | "completed"
+            | "resolved"
+            | "yes"
+            | "✓"
+            | "✔"
+            | "✅"
+            | "shipped"
+            | "merged"
     ) || s.starts_with("done")
         || s.starts_with("fixed")
         || s.starts_with("closed")
 }
 
 fn is_empty_cell(value: &str) -> bool {
-    matches!(value.trim(), "" | "-" | "—" | "–" | "n/a" | "N/A" | "TBD" | "tbd" | "?")
+    matches!(
+        value.trim(),
+        "" | "-" | "—" | "–" | "n/a" | "N/A" | "TBD" | "tbd" | "?"
+    )
 }
 
 /// The usual split of corrective actions; free text is kept as written.
@@ -816,7 +868,11 @@ mod tests {
     }
 
     fn lessons(body: &str) -> Vec<(Option<String>, String)> {
-        extract_from(body).lessons.into_iter().map(|l| (l.category, l.text)).collect()
+        extract_from(body)
+            .lessons
+            .into_iter()
+            .map(|l| (l.category, l.text))
+            .collect()
     }
 
     fn some(s: &str) -> Option<String> {
@@ -832,9 +888,18 @@ mod tests {
             found,
             vec![
                 (None, "Canary gates work.".into()),
-                (some("Areas for improvement"), "Alert on ratio, not count.".into()),
-                (some("Areas for improvement"), "Page the owning team.".into()),
-                (some("Dashboards lag"), "It takes minutes to see errors.".into()),
+                (
+                    some("Areas for improvement"),
+                    "Alert on ratio, not count.".into()
+                ),
+                (
+                    some("Areas for improvement"),
+                    "Page the owning team.".into()
+                ),
+                (
+                    some("Dashboards lag"),
+                    "It takes minutes to see errors.".into()
+                ),
                 (some("Dashboards lag"), "Nested lessons count too".into()),
             ]
         );
@@ -842,11 +907,16 @@ mod tests {
 
     #[test]
     fn a_parent_with_its_own_text_is_a_lesson_and_so_are_its_children() {
-        let found = lessons("## Lessons\n\n- Rollbacks must be rehearsed, because the last one failed\n  - Run a game day each quarter\n");
+        let found = lessons(
+            "## Lessons\n\n- Rollbacks must be rehearsed, because the last one failed\n  - Run a game day each quarter\n",
+        );
         assert_eq!(
             found,
             vec![
-                (None, "Rollbacks must be rehearsed, because the last one failed".into()),
+                (
+                    None,
+                    "Rollbacks must be rehearsed, because the last one failed".into()
+                ),
                 (None, "Run a game day each quarter".into()),
             ]
         );
@@ -854,7 +924,9 @@ mod tests {
 
     #[test]
     fn sub_headings_become_categories() {
-        let found = lessons("## Lessons Learned\n\n### What went well\n\n- The canary caught it.\n\n### What went wrong\n\n- Nobody owned the alert.\n\n### Where we got lucky\n\n- It was a Tuesday.\n\n## Timeline\n\n- 10:00 not a lesson\n");
+        let found = lessons(
+            "## Lessons Learned\n\n### What went well\n\n- The canary caught it.\n\n### What went wrong\n\n- Nobody owned the alert.\n\n### Where we got lucky\n\n- It was a Tuesday.\n\n## Timeline\n\n- 10:00 not a lesson\n",
+        );
         assert_eq!(
             found,
             vec![
@@ -867,12 +939,17 @@ mod tests {
 
     #[test]
     fn label_paragraphs_and_prefixes_become_categories() {
-        let found = lessons("## Lessons\n\n**Process**\n\n- Write the runbook first.\n\n- What went well: the pager fired in a minute.\n- **Tooling:** the deploy tool hides errors.\n");
+        let found = lessons(
+            "## Lessons\n\n**Process**\n\n- Write the runbook first.\n\n- What went well: the pager fired in a minute.\n- **Tooling:** the deploy tool hides errors.\n",
+        );
         assert_eq!(
             found,
             vec![
                 (some("Process"), "Write the runbook first.".into()),
-                (some("What went well"), "the pager fired in a minute.".into()),
+                (
+                    some("What went well"),
+                    "the pager fired in a minute.".into()
+                ),
                 (some("Tooling"), "the deploy tool hides errors.".into()),
             ]
         );
@@ -880,7 +957,9 @@ mod tests {
 
     #[test]
     fn a_section_without_a_list_gives_one_lesson_per_paragraph() {
-        let found = lessons("## Key Takeaways\n\nFeature flags need owners.\n\nStaging must mirror production\nconfiguration.\n");
+        let found = lessons(
+            "## Key Takeaways\n\nFeature flags need owners.\n\nStaging must mirror production\nconfiguration.\n",
+        );
         assert_eq!(
             found,
             vec![
@@ -893,17 +972,25 @@ mod tests {
     #[test]
     fn lesson_html_keeps_inline_markup_and_drops_the_label() {
         let out = extract_from("## Lessons\n\n- What went well: the `canary` caught *it*\n");
-        assert_eq!(out.lessons[0].html, "the <code>canary</code> caught <em>it</em>");
+        assert_eq!(
+            out.lessons[0].html,
+            "the <code>canary</code> caught <em>it</em>"
+        );
     }
 
     #[test]
     fn task_list_actions_carry_status_and_inline_metadata() {
-        let out = extract_from("### 4.3. Corrective Actions\n\n- [ ] Alert when the 5xx ratio exceeds 1% (owner: @wren, due: 2024-02-15, ticket: PAY-123)\n- [x] Ship the hotfix\n1. Review the migration ordering (type: process, priority: P2)\n");
+        let out = extract_from(
+            "### 4.3. Corrective Actions\n\n- [ ] Alert when the 5xx ratio exceeds 1% (owner: @wren, due: 2024-02-15, ticket: PAY-123)\n- [x] Ship the hotfix\n1. Review the migration ordering (type: process, priority: P2)\n",
+        );
         let a = &out.actions;
         assert_eq!(a.len(), 3);
         assert_eq!(a[0].text, "Alert when the 5xx ratio exceeds 1%");
         assert_eq!(a[0].owner.as_deref(), Some("@wren"));
-        assert_eq!(a[0].due.map(|d| d.to_string()).as_deref(), Some("2024-02-15"));
+        assert_eq!(
+            a[0].due.map(|d| d.to_string()).as_deref(),
+            Some("2024-02-15")
+        );
         assert_eq!(a[0].ticket.as_deref(), Some("PAY-123"));
         assert!(!a[0].done);
         assert_eq!(a[0].html, "Alert when the 5xx ratio exceeds 1%");
@@ -917,7 +1004,9 @@ mod tests {
 
     #[test]
     fn a_parenthesis_that_is_not_metadata_stays_in_the_text() {
-        let out = extract_from("## Action Items\n\n- Add retries (with jitter)\n- Page @ana (@ana, 2025-01-10)\n");
+        let out = extract_from(
+            "## Action Items\n\n- Add retries (with jitter)\n- Page @ana (@ana, 2025-01-10)\n",
+        );
         assert_eq!(out.actions[0].text, "Add retries (with jitter)");
         assert_eq!(out.actions[0].owner, None);
         assert_eq!(out.actions[1].text, "Page @ana");
@@ -946,14 +1035,18 @@ mod tests {
 
     #[test]
     fn sub_headings_in_actions_give_the_type() {
-        let out = extract_from("## Remediation\n\n### Detect\n\n- Alert on queue depth\n\n### Other\n\n- Tidy up\n");
+        let out = extract_from(
+            "## Remediation\n\n### Detect\n\n- Alert on queue depth\n\n### Other\n\n- Tidy up\n",
+        );
         assert_eq!(out.actions[0].kind.as_deref(), Some("detect"));
         assert_eq!(out.actions[1].kind, None);
     }
 
     #[test]
     fn anchors_are_unique_and_placed_on_the_items() {
-        let out = extract_from("## Impact\n\nx\n\n## Lessons\n\n- Impact\n- Impact\n\n## Action Items\n\n- Impact\n");
+        let out = extract_from(
+            "## Impact\n\nx\n\n## Lessons\n\n- Impact\n- Impact\n\n## Action Items\n\n- Impact\n",
+        );
         let ids: Vec<&str> = out.lessons.iter().map(|l| l.anchor.as_str()).collect();
         assert_eq!(ids, ["lesson-impact", "lesson-impact-2"]);
         assert_eq!(out.actions[0].anchor, "action-impact");
@@ -961,7 +1054,8 @@ mod tests {
 
     #[test]
     fn lessons_and_actions_outside_their_sections_are_ignored() {
-        let out = extract_from("## Summary\n\n- not a lesson\n\n## Root Cause\n\n- [ ] not an action\n");
+        let out =
+            extract_from("## Summary\n\n- not a lesson\n\n## Root Cause\n\n- [ ] not an action\n");
         assert!(out.lessons.is_empty());
         assert!(out.actions.is_empty());
     }

@@ -76,7 +76,12 @@ impl<'a> Reader<'a> {
             } else {
                 None
             };
-            self.error(span, "toml-syntax", format!("invalid TOML: {message}"), help);
+            self.error(
+                span,
+                "toml-syntax",
+                format!("invalid TOML: {message}"),
+                help,
+            );
         }
         None
     }
@@ -140,7 +145,12 @@ impl<'a> Reader<'a> {
         match parsed {
             Some(n) if n > 0 => Some(n),
             _ => {
-                self.wrong_type(key, value, "a positive whole number", &format!("{key} = 50"));
+                self.wrong_type(
+                    key,
+                    value,
+                    "a positive whole number",
+                    &format!("{key} = 50"),
+                );
                 None
             }
         }
@@ -250,7 +260,10 @@ impl<'a> Reader<'a> {
         let example = format!("{key} = 2024-01-26T10:00:00Z");
         let parsed = match value.get_ref() {
             DeValue::Datetime(dt) => toml_timestamp(dt),
-            DeValue::String(s) => s.parse::<toml::value::Datetime>().ok().and_then(|dt| toml_timestamp(&dt)),
+            DeValue::String(s) => s
+                .parse::<toml::value::Datetime>()
+                .ok()
+                .and_then(|dt| toml_timestamp(&dt)),
             _ => {
                 self.wrong_type(key, value, "a date and time", &example);
                 return None;
@@ -261,7 +274,9 @@ impl<'a> Reader<'a> {
                 value.span(),
                 "bad-date",
                 format!("`{key}` must be a date and time"),
-                Some(format!("write it as `{example}` (UTC) or with an offset like +01:00")),
+                Some(format!(
+                    "write it as `{example}` (UTC) or with an offset like +01:00"
+                )),
             );
         }
         parsed

@@ -22,7 +22,12 @@ pub struct Split<'a> {
 
 const DELIMITER: &str = "+++";
 
-pub fn split<'a>(text: &'a str, index: &LineIndex<'_>, file: &Path) -> Result<Split<'a>, Diagnostic> {
+/// The error is boxed: it is rare and a `Diagnostic` is large.
+pub fn split<'a>(
+    text: &'a str,
+    index: &LineIndex<'_>,
+    file: &Path,
+) -> Result<Split<'a>, Box<Diagnostic>> {
     let first_line_end = text.find('\n').unwrap_or(text.len());
     let first = text[..first_line_end].trim_end();
     if first != DELIMITER {
@@ -31,14 +36,23 @@ pub fn split<'a>(text: &'a str, index: &LineIndex<'_>, file: &Path) -> Result<Sp
         } else {
             "start the file with a `+++` line, the TOML front matter (title, date, severity), and another `+++` line"
         };
-        return Err(index
-            .diagnostic(file, 0..first_line_end, "missing-front-matter", "the report has no front matter")
-            .with_help(help));
+        return Err(Box::new(
+            index
+                .diagnostic(
+                    file,
+                    0..first_line_end,
+                    "missing-front-matter",
+                    "the report has no front matter",
+                )
+                .with_help(help),
+        ));
     }
     let toml_start = (first_line_end + 1).min(text.len());
     let mut line_start = toml_start;
     while line_start < text.len() {
-        let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
         if text[line_start..line_end].trim_end() == DELIMITER {
             let body_start = (line_end + 1).min(text.len());
             return Ok(Split {
@@ -51,9 +65,16 @@ pub fn split<'a>(text: &'a str, index: &LineIndex<'_>, file: &Path) -> Result<Sp
         }
         line_start = line_end + 1;
     }
-    Err(index
-        .diagnostic(file, 0..first_line_end, "unclosed-front-matter", "the front matter opened here is never closed")
-        .with_help("add a line with only `+++` after the last front matter key"))
+    Err(Box::new(
+        index
+            .diagnostic(
+                file,
+                0..first_line_end,
+                "unclosed-front-matter",
+                "the front matter opened here is never closed",
+            )
+            .with_help("add a line with only `+++` after the last front matter key"),
+    ))
 }
 
 const KEYS: [&str; 15] = [
@@ -109,18 +130,32 @@ pub fn parse(
         false
     };
 
-    let title = if required(&mut reader, "title", "title = \"Checkout 500s after 2.5.0\"") {
-        get("title").and_then(|v| reader.string("title", v)).and_then(|t| {
-            let t = t.trim().to_string();
-            if t.is_empty() {
-                if let Some(v) = get("title") {
-                    reader.error(v.span(), "wrong-type", "`title` is empty", Some("give the report a title that names the symptom and the change".into()));
+    let title = if required(
+        &mut reader,
+        "title",
+        "title = \"Checkout 500s after 2.5.0\"",
+    ) {
+        get("title")
+            .and_then(|v| reader.string("title", v))
+            .and_then(|t| {
+                let t = t.trim().to_string();
+                if t.is_empty() {
+                    if let Some(v) = get("title") {
+                        reader.error(
+                            v.span(),
+                            "wrong-type",
+                            "`title` is empty",
+                            Some(
+                                "give the report a title that names the symptom and the change"
+                                    .into(),
+                            ),
+                        );
+                    }
+                    None
+                } else {
+                    Some(t)
                 }
-                None
-            } else {
-                Some(t)
-            }
-        })
+            })
     } else {
         None
     };
@@ -162,7 +197,9 @@ pub fn parse(
     let authors = list("authors");
     let release = get("release").and_then(|v| read_release(&mut reader, v));
     let timeline = get("timeline").and_then(|v| read_timeline(&mut reader, v));
-    let people = get("people").map(|v| read_people(&mut reader, v)).unwrap_or_default();
+    let people = get("people")
+        .map(|v| read_people(&mut reader, v))
+        .unwrap_or_default();
     let extra = match get("extra") {
         Some(v) => match reader.table("extra", v) {
             Some(t) => match to_json(&toml::de::DeValue::Table(t.clone())) {
@@ -226,7 +263,11 @@ fn read_timeline(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<Timeline>
             .one_of("outcome", v, &Outcome::NAMES, "unknown-outcome")
             .and_then(|s| Outcome::from_name(&s))
     });
-    let order = [("detected", detected), ("started", started), ("ended", ended)];
+    let order = [
+        ("detected", detected),
+        ("started", started),
+        ("ended", ended),
+    ];
     for (i, (later_key, later)) in order.iter().enumerate() {
         for (earlier_key, earlier) in &order[..i] {
             if let (Some(a), Some(b)) = (earlier, later)
@@ -296,7 +337,7 @@ mod tests {
         let index = LineIndex::new(text);
         let file = Path::new("content/r.md");
         let severities: Vec<String> = SEVERITIES.map(String::from).to_vec();
-        let split = split(text, &index, file).map_err(|d| vec![d])?;
+        let split = split(text, &index, file).map_err(|d| vec![*d])?;
         parse(&split, &index, file, &severities)
     }
 
@@ -348,14 +389,18 @@ Body
         assert_eq!(fm.status, Status::Review);
         assert_eq!(fm.response, Some(Response::Rollback));
         assert_eq!(fm.services, ["payments-api", "checkout-api"]);
-        assert_eq!(fm.timeline.as_ref().and_then(Timeline::duration_minutes), Some(45));
+        assert_eq!(
+            fm.timeline.as_ref().and_then(Timeline::duration_minutes),
+            Some(45)
+        );
         assert_eq!(fm.people[0].role.as_deref(), Some("Lead Engineer"));
         assert_eq!(fm.extra["jira"], "INC-1");
     }
 
     #[test]
     fn status_defaults_to_final() {
-        let fm = read("+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\n+++\n").expect("valid");
+        let fm = read("+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\n+++\n")
+            .expect("valid");
         assert_eq!(fm.status, Status::Final);
         assert_eq!(fm.response, None);
     }
@@ -370,12 +415,18 @@ Body
     fn missing_front_matter_points_at_line_one() {
         assert_eq!(problems("# Just markdown\n")[0].0, "missing-front-matter");
         let yaml = problems("---\ntitle: x\n---\n");
-        assert!(yaml[0].3.as_deref().unwrap_or("").contains("YAML"), "{yaml:?}");
+        assert!(
+            yaml[0].3.as_deref().unwrap_or("").contains("YAML"),
+            "{yaml:?}"
+        );
     }
 
     #[test]
     fn unclosed_front_matter_is_reported() {
-        assert_eq!(problems("+++\ntitle = \"t\"\n")[0].0, "unclosed-front-matter");
+        assert_eq!(
+            problems("+++\ntitle = \"t\"\n")[0].0,
+            "unclosed-front-matter"
+        );
     }
 
     #[test]
@@ -387,23 +438,37 @@ Body
 
     #[test]
     fn unknown_keys_suggest_the_nearest_key() {
-        let found = problems("+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\nservces = [\"a\"]\n+++\n");
-        assert_eq!(found, vec![("unknown-key", 5, 1, Some("did you mean `services`?".into()))]);
+        let found = problems(
+            "+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\nservces = [\"a\"]\n+++\n",
+        );
+        assert_eq!(
+            found,
+            vec![("unknown-key", 5, 1, Some("did you mean `services`?".into()))]
+        );
     }
 
     #[test]
     fn unknown_keys_in_tables_are_reported() {
-        let found = problems("+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\n[timeline]\nstart = 2024-01-02T10:00:00Z\n+++\n");
-        assert_eq!(found, vec![("unknown-key", 6, 1, Some("did you mean `started`?".into()))]);
+        let found = problems(
+            "+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\n[timeline]\nstart = 2024-01-02T10:00:00Z\n+++\n",
+        );
+        assert_eq!(
+            found,
+            vec![("unknown-key", 6, 1, Some("did you mean `started`?".into()))]
+        );
     }
 
     #[test]
     fn wrong_types_name_the_expected_type() {
-        let found = problems("+++\ntitle = 3\ndate = 2024-01-02\nseverity = \"low\"\ntags = \"db\"\n+++\n");
+        let found =
+            problems("+++\ntitle = 3\ndate = 2024-01-02\nseverity = \"low\"\ntags = \"db\"\n+++\n");
         assert_eq!(found[0].0, "wrong-type");
         assert_eq!((found[0].1, found[0].2), (2, 9));
         assert_eq!((found[1].1, found[1].2), (5, 8));
-        assert_eq!(found[1].3.as_deref(), Some("write it as `tags = [\"a\", \"b\"]`"));
+        assert_eq!(
+            found[1].3.as_deref(),
+            Some("write it as `tags = [\"a\", \"b\"]`")
+        );
     }
 
     #[test]
@@ -411,19 +476,23 @@ Body
         let found = problems("+++\ntitle = \"t\"\ndate = 2024-02-30\nseverity = \"low\"\n+++\n");
         assert_eq!(found[0].0, "toml-syntax");
         assert_eq!(found[0].1, 3);
-        let quoted = problems("+++\ntitle = \"t\"\ndate = \"2024-13-01\"\nseverity = \"low\"\n+++\n");
+        let quoted =
+            problems("+++\ntitle = \"t\"\ndate = \"2024-13-01\"\nseverity = \"low\"\n+++\n");
         assert_eq!((quoted[0].0, quoted[0].1, quoted[0].2), ("bad-date", 3, 8));
     }
 
     #[test]
     fn a_date_with_a_time_is_not_a_date() {
-        let found = problems("+++\ntitle = \"t\"\ndate = 2024-02-03T10:00:00Z\nseverity = \"low\"\n+++\n");
+        let found =
+            problems("+++\ntitle = \"t\"\ndate = 2024-02-03T10:00:00Z\nseverity = \"low\"\n+++\n");
         assert_eq!((found[0].0, found[0].1), ("wrong-type", 3));
     }
 
     #[test]
     fn unknown_enum_values_suggest_the_nearest() {
-        let found = problems("+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"critcal\"\nstatus = \"finale\"\nresponse = \"rollforward\"\n[timeline]\noutcome = \"sucess\"\n+++\n");
+        let found = problems(
+            "+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"critcal\"\nstatus = \"finale\"\nresponse = \"rollforward\"\n[timeline]\noutcome = \"sucess\"\n+++\n",
+        );
         let rules: Vec<_> = found.iter().map(|f| (f.0, f.1, f.2)).collect();
         assert_eq!(
             rules,
@@ -434,26 +503,52 @@ Body
                 ("unknown-status", 5, 10),
             ]
         );
-        assert!(found[2].3.as_deref().unwrap_or("").starts_with("did you mean \"critical\"?"));
-        assert!(found[1].3.as_deref().unwrap_or("").starts_with("did you mean \"roll-forward\"?"));
+        assert!(
+            found[2]
+                .3
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("did you mean \"critical\"?")
+        );
+        assert!(
+            found[1]
+                .3
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("did you mean \"roll-forward\"?")
+        );
     }
 
     #[test]
     fn missing_required_keys_point_at_the_opening_line() {
         let found = problems("+++\ntags = []\n+++\n");
         let rules: Vec<_> = found.iter().map(|f| (f.0, f.1, f.2)).collect();
-        assert_eq!(rules, vec![("missing-key", 1, 1), ("missing-key", 1, 1), ("missing-key", 1, 1)]);
+        assert_eq!(
+            rules,
+            vec![
+                ("missing-key", 1, 1),
+                ("missing-key", 1, 1),
+                ("missing-key", 1, 1)
+            ]
+        );
     }
 
     #[test]
     fn timeline_out_of_order_is_an_error() {
-        let found = problems("+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\n[timeline]\nstarted = 2024-01-02T10:00:00Z\nended = 2024-01-02T09:00:00Z\n+++\n");
+        let found = problems(
+            "+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\n[timeline]\nstarted = 2024-01-02T10:00:00Z\nended = 2024-01-02T09:00:00Z\n+++\n",
+        );
         assert_eq!((found[0].0, found[0].1), ("timeline-order", 7));
     }
 
     #[test]
     fn draft_key_points_to_status() {
-        let found = problems("+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\ndraft = true\n+++\n");
-        assert_eq!(found[0].3.as_deref(), Some("write `status = \"draft\"` instead"));
+        let found = problems(
+            "+++\ntitle = \"t\"\ndate = 2024-01-02\nseverity = \"low\"\ndraft = true\n+++\n",
+        );
+        assert_eq!(
+            found[0].3.as_deref(),
+            Some("write `status = \"draft\"` instead")
+        );
     }
 }

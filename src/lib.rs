@@ -4,8 +4,8 @@
 //! The data flows one way: [`load`] → [`parse`] ([`frontmatter`], [`markdown`], [`extract`])
 //! → [`model`] ([`site`]) → [`render`] → [`write`].
 
-//pub mod cli;
-//pub mod cmd;
+pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod diagnostic;
 pub(crate) mod extract;
@@ -15,10 +15,11 @@ pub mod load;
 pub(crate) mod markdown;
 pub mod model;
 pub mod parse;
-//pub mod render;
-//pub mod scaffold;
+pub mod render;
+pub mod scaffold;
 pub mod sections;
 pub mod site;
 pub mod slug;
-//pub mod theme;
-//pub mod write;
+pub mod theme;
+pub mod view;
+pub mod write;

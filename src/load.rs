@@ -46,13 +46,13 @@ pub fn load_content(root: &Path) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), L
             path: content.clone(),
             source,
         })?;
-        let is_markdown = entry.file_type().is_file()
-            && entry.path().extension().is_some_and(|ext| ext == "md");
+        let is_markdown =
+            entry.file_type().is_file() && entry.path().extension().is_some_and(|ext| ext == "md");
         if is_markdown {
             paths.push(entry.into_path());
         }
     }
-    let results: Vec<Result<SourceFile, Diagnostic>> = paths
+    let results: Vec<Result<SourceFile, Box<Diagnostic>>> = paths
         .par_iter()
         .map(|path| read_source(root, &content, path))
         .collect();
@@ -61,14 +61,14 @@ pub fn load_content(root: &Path) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), L
     for result in results {
         match result {
             Ok(file) => files.push(file),
-            Err(d) => diagnostics.push(d),
+            Err(d) => diagnostics.push(*d),
         }
     }
     files.sort_by(|a, b| a.content_path.cmp(&b.content_path));
     Ok((files, diagnostics))
 }
 
-fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, Diagnostic> {
+fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
     let shown = path.strip_prefix(root).unwrap_or(path).to_path_buf();
     let content_path = path
         .strip_prefix(content)
@@ -78,8 +78,14 @@ fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, D
         .collect::<Vec<_>>()
         .join("/");
     let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::file_error(&shown, "unreadable-file", format!("cannot read the file: {e}"))
-            .with_help("check the file's permissions")
+        Box::new(
+            Diagnostic::file_error(
+                &shown,
+                "unreadable-file",
+                format!("cannot read the file: {e}"),
+            )
+            .with_help("check the file's permissions"),
+        )
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
@@ -93,7 +99,7 @@ fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, D
         .with_help("save the file as UTF-8");
         d.line = line;
         d.end_line = line;
-        d
+        Box::new(d)
     })?;
     Ok(SourceFile {
         path: shown,

@@ -1,1 +1,24 @@
-fn main() {}
+//! The `rollbook` binary: parse the command line, run the command, map the result to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rollbook::cli::{Cli, Command};
+use rollbook::cmd::{self, Outcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init { dir } => cmd::init::run(&dir),
+        Command::New { title, root } => cmd::new::run(&title, &root),
+        Command::Build(args) => cmd::build::run(&args),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::ContentErrors) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -53,7 +53,9 @@ fn options() -> Options {
 }
 
 pub(crate) fn parse<'a>(body: &'a str, synonyms: &Synonyms) -> Document<'a> {
-    let events: Vec<Spanned<'a>> = Parser::new_ext(body, options()).into_offset_iter().collect();
+    let events: Vec<Spanned<'a>> = Parser::new_ext(body, options())
+        .into_offset_iter()
+        .collect();
     let mut ids = UniqueIds::default();
     let mut headings = Vec::new();
     let mut i = 0;
@@ -167,10 +169,18 @@ pub(crate) struct Sanitized<'a> {
 
 /// Escapes raw HTML (unless `unsafe_html`), drops script links, gives headings their ids and
 /// points links to other reports' `.md` files at their pages.
-pub(crate) fn sanitize<'a>(doc: &Document<'a>, place: &BodyPlace<'_>, unsafe_html: bool) -> Sanitized<'a> {
+pub(crate) fn sanitize<'a>(
+    doc: &Document<'a>,
+    place: &BodyPlace<'_>,
+    unsafe_html: bool,
+) -> Sanitized<'a> {
     let mut events: Vec<Option<Event<'a>>> = Vec::with_capacity(doc.events.len());
     let mut links = Vec::new();
-    let heading_ids: HashMap<usize, &str> = doc.headings.iter().map(|h| (h.start, h.id.as_str())).collect();
+    let heading_ids: HashMap<usize, &str> = doc
+        .headings
+        .iter()
+        .map(|h| (h.start, h.id.as_str()))
+        .collect();
     // For each open link or image: whether its end tag is dropped too.
     let mut open_links: Vec<bool> = Vec::new();
     let mut dropped_image_depth = 0usize;
@@ -185,7 +195,12 @@ pub(crate) fn sanitize<'a>(doc: &Document<'a>, place: &BodyPlace<'_>, unsafe_htm
             continue;
         }
         let out = match event {
-            Event::Start(Tag::Heading { level, classes, attrs, .. }) => {
+            Event::Start(Tag::Heading {
+                level,
+                classes,
+                attrs,
+                ..
+            }) => {
                 let id = heading_ids.get(&i).map(|id| CowStr::from(id.to_string()));
                 Some(Event::Start(Tag::Heading {
                     level: *level,
@@ -201,14 +216,21 @@ pub(crate) fn sanitize<'a>(doc: &Document<'a>, place: &BodyPlace<'_>, unsafe_htm
                     Some(Event::Text(html.clone()))
                 }
             }
-            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
                 if is_script_url(dest_url) && !unsafe_html {
                     open_links.push(true);
                     None
-                } else if let Some((target, fragment)) = report_target(dest_url, place.content_path) {
+                } else if let Some((target, fragment)) = report_target(dest_url, place.content_path)
+                {
                     let (line, column) = place.index.position(place.body_start + range.start);
                     let (_, end_column) = place.index.position(place.body_start + range.end);
-                    let end_column = if place.index.position(place.body_start + range.end).0 == line {
+                    let end_column = if place.index.position(place.body_start + range.end).0 == line
+                    {
                         end_column
                     } else {
                         column + 1
@@ -240,7 +262,9 @@ pub(crate) fn sanitize<'a>(doc: &Document<'a>, place: &BodyPlace<'_>, unsafe_htm
                     Some(event.clone())
                 }
             }
-            Event::Start(Tag::Image { dest_url, .. }) if !unsafe_html && is_script_url(dest_url) => {
+            Event::Start(Tag::Image { dest_url, .. })
+                if !unsafe_html && is_script_url(dest_url) =>
+            {
                 dropped_image_depth = 1;
                 None
             }
@@ -337,7 +361,9 @@ pub(crate) fn render_body(sanitized: &Sanitized<'_>, anchors: &Anchors) -> Strin
             (Event::Start(Tag::TableCell), _) => {
                 emitted.push(event.clone());
                 if let Some(id) = pending_row_anchor.take() {
-                    emitted.push(Event::Html(format!("<span class=\"anchor\" id=\"{id}\"></span>").into()));
+                    emitted.push(Event::Html(
+                        format!("<span class=\"anchor\" id=\"{id}\"></span>").into(),
+                    ));
                 }
             }
             _ => emitted.push(event.clone()),
@@ -368,8 +394,11 @@ pub(crate) fn summary(doc: &Document<'_>) -> Option<String> {
         .iter()
         .find(|s| s.kind == SectionKind::Summary)
         .map_or(0..doc.events.len(), |s| s.events.clone());
-    let start = range.clone().find(|&i| matches!(doc.events[i].0, Event::Start(Tag::Paragraph)))?;
-    let end = (start..range.end).find(|&i| matches!(doc.events[i].0, Event::End(TagEnd::Paragraph)))?;
+    let start = range
+        .clone()
+        .find(|&i| matches!(doc.events[i].0, Event::Start(Tag::Paragraph)))?;
+    let end =
+        (start..range.end).find(|&i| matches!(doc.events[i].0, Event::End(TagEnd::Paragraph)))?;
     let text = collapse_whitespace(&plain_text(&doc.events[start + 1..end]));
     (!text.is_empty()).then_some(text)
 }
@@ -401,12 +430,18 @@ mod tests {
             content_path: "2024/a.md",
         };
         let sanitized = sanitize(&doc, &place, unsafe_html);
-        (render_body(&sanitized, &Anchors::default()), sanitized.links)
+        (
+            render_body(&sanitized, &Anchors::default()),
+            sanitized.links,
+        )
     }
 
     #[test]
     fn raw_html_is_escaped_by_default() {
-        let (html, _) = render("Hi <script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n", false);
+        let (html, _) = render(
+            "Hi <script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n",
+            false,
+        );
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
@@ -426,7 +461,10 @@ mod tests {
 
     #[test]
     fn script_links_lose_their_link_but_keep_their_text() {
-        let (html, _) = render("[click](javascript:alert(1)) and [x]( JaVaScRiPt:foo) and ![i](data:text/html;base64,xx)\n", false);
+        let (html, _) = render(
+            "[click](javascript:alert(1)) and [x]( JaVaScRiPt:foo) and ![i](data:text/html;base64,xx)\n",
+            false,
+        );
         assert!(!html.to_lowercase().contains("javascript"), "{html}");
         assert!(!html.contains("data:"), "{html}");
         assert!(html.contains("click"), "{html}");
@@ -434,9 +472,18 @@ mod tests {
 
     #[test]
     fn links_to_reports_point_at_their_pages() {
-        let (html, links) = render("See [the outage](../2023/b.md#impact) and [c](@/2022/c.md).\n", false);
-        assert!(html.contains(&format!("href=\"{ROOT_LINK}reports/b/index.html#impact\"")), "{html}");
-        assert!(html.contains(&format!("href=\"{ROOT_LINK}reports/c/index.html\"")), "{html}");
+        let (html, links) = render(
+            "See [the outage](../2023/b.md#impact) and [c](@/2022/c.md).\n",
+            false,
+        );
+        assert!(
+            html.contains(&format!("href=\"{ROOT_LINK}reports/b/index.html#impact\"")),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("href=\"{ROOT_LINK}reports/c/index.html\"")),
+            "{html}"
+        );
         let targets: Vec<&str> = links.iter().map(|l| l.target.as_str()).collect();
         assert_eq!(targets, ["2023/b.md", "2022/c.md"]);
         assert_eq!((links[0].line, links[0].column), (3, 5));
@@ -452,7 +499,10 @@ mod tests {
 
     #[test]
     fn sections_run_to_the_next_heading_of_the_same_level() {
-        let doc = parse("## 4. Analysis\n\n### 4.3. Corrective Actions\n\n- a\n\n### 4.4. Lessons Learned\n\n- b\n\n## 5. Appendix\n\nc\n", &Synonyms::default());
+        let doc = parse(
+            "## 4. Analysis\n\n### 4.3. Corrective Actions\n\n- a\n\n### 4.4. Lessons Learned\n\n- b\n\n## 5. Appendix\n\nc\n",
+            &Synonyms::default(),
+        );
         let kinds: Vec<SectionKind> = doc.sections.iter().map(|s| s.kind).collect();
         assert_eq!(kinds, [SectionKind::Actions, SectionKind::Lessons]);
         let lessons = &doc.sections[1];
@@ -461,10 +511,19 @@ mod tests {
 
     #[test]
     fn relative_targets_resolve_against_the_file() {
-        assert_eq!(report_target("b.md", "2024/a.md"), Some(("2024/b.md".into(), String::new())));
-        assert_eq!(report_target("./x/../b.md#t", "a.md"), Some(("b.md".into(), "#t".into())));
+        assert_eq!(
+            report_target("b.md", "2024/a.md"),
+            Some(("2024/b.md".into(), String::new()))
+        );
+        assert_eq!(
+            report_target("./x/../b.md#t", "a.md"),
+            Some(("b.md".into(), "#t".into()))
+        );
         assert_eq!(report_target("https://x.io/a.md", "a.md"), None);
         assert_eq!(report_target("notes.txt", "a.md"), None);
-        assert_eq!(report_target("../../b.md", "a.md"), Some(("../../b.md".into(), String::new())));
+        assert_eq!(
+            report_target("../../b.md", "a.md"),
+            Some(("../../b.md".into(), String::new()))
+        );
     }
 }

@@ -323,12 +323,21 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report page's link target, relative to the site root.
     pub fn url(&self) -> String {
+        format!(
+            "reports/{}/index.html",
+            crate::slug::escape_path_segment(&self.id)
+        )
+    }
+
+    /// Where the report page is written, relative to the output directory.
+    pub fn output_path(&self) -> String {
         format!("reports/{}/index.html", self.id)
     }
 
     pub fn pretty_path(&self) -> String {
-        format!("reports/{}/", self.id)
+        format!("reports/{}/", crate::slug::escape_path_segment(&self.id))
     }
 
     pub fn year(&self) -> String {
@@ -484,7 +493,12 @@ fn build_taxonomy(kind: TaxonomyKind, reports: &[Report], severities: &[String])
                 .unwrap_or(usize::MAX)
         }),
         TaxonomyKind::Years => terms.sort_by(|a, b| b.name.cmp(&a.name)),
-        _ => terms.sort_by(|a, b| b.reports.len().cmp(&a.reports.len()).then(a.name.cmp(&b.name))),
+        _ => terms.sort_by(|a, b| {
+            b.reports
+                .len()
+                .cmp(&a.reports.len())
+                .then(a.name.cmp(&b.name))
+        }),
     }
     Taxonomy { kind, terms }
 }

@@ -23,7 +23,7 @@ pub fn parse_report(file: &SourceFile, config: &Config) -> Parsed {
         Err(d) => {
             return Parsed {
                 report: None,
-                diagnostics: vec![d],
+                diagnostics: vec![*d],
             };
         }
     };
@@ -55,7 +55,9 @@ pub fn parse_report(file: &SourceFile, config: &Config) -> Parsed {
                 kind: s.kind,
                 title: heading.title.clone(),
                 anchor: heading.id.clone(),
-                text: markdown::collapse_whitespace(&markdown::plain_text(&doc.events[s.events.clone()])),
+                text: markdown::collapse_whitespace(&markdown::plain_text(
+                    &doc.events[s.events.clone()],
+                )),
             }
         })
         .collect();

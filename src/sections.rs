@@ -105,7 +105,11 @@ pub fn normalize(heading: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().filter(|c| *c != '\'').flat_map(char::to_lowercase));
+        out.extend(
+            word.chars()
+                .filter(|c| *c != '\'')
+                .flat_map(char::to_lowercase),
+        );
     }
     // "TL;DR" and "TLDR" are the same heading.
     if out == "tl dr" {
@@ -145,8 +149,14 @@ mod tests {
 
     #[test]
     fn ampersand_and_hyphen_variants_match() {
-        assert_eq!(kind("Action Items and Follow-ups"), Some(SectionKind::Actions));
-        assert_eq!(kind("Action items & follow ups"), Some(SectionKind::Actions));
+        assert_eq!(
+            kind("Action Items and Follow-ups"),
+            Some(SectionKind::Actions)
+        );
+        assert_eq!(
+            kind("Action items & follow ups"),
+            Some(SectionKind::Actions)
+        );
         assert_eq!(kind("2.3. Impact Assessment"), Some(SectionKind::Impact));
         assert_eq!(kind("Summary of Impact"), Some(SectionKind::Impact));
     }
@@ -154,7 +164,10 @@ mod tests {
     #[test]
     fn a_heading_that_starts_with_a_synonym_matches_it() {
         assert_eq!(kind("Timeline of events"), Some(SectionKind::Timeline));
-        assert_eq!(kind("Lessons learned and next steps"), Some(SectionKind::Lessons));
+        assert_eq!(
+            kind("Lessons learned and next steps"),
+            Some(SectionKind::Lessons)
+        );
     }
 
     #[test]

@@ -11,7 +11,12 @@ use crate::model::{Report, Site, Status};
 
 /// Assembles the site. Errors here (duplicate ids, links to missing reports) are content
 /// errors like any other; the site is still returned so that every problem is reported.
-pub fn assemble(reports: Vec<Report>, config: &Config, drafts: bool, today: Date) -> (Site, Vec<Diagnostic>) {
+pub fn assemble(
+    reports: Vec<Report>,
+    config: &Config,
+    drafts: bool,
+    today: Date,
+) -> (Site, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
 
     let mut by_id: HashMap<&str, &Report> = HashMap::new();
@@ -21,21 +26,31 @@ pub fn assemble(reports: Vec<Report>, config: &Config, drafts: bool, today: Date
                 Diagnostic::file_error(
                     &report.source,
                     "duplicate-id",
-                    format!("two reports have the id `{}`: this file and {}", report.id, first.source.display()),
+                    format!(
+                        "two reports have the id `{}`: this file and {}",
+                        report.id,
+                        first.source.display()
+                    ),
                 )
                 .with_help("a report's id is its file name without `.md`; rename one of the files"),
             );
         }
     }
 
-    let paths: HashMap<&str, &Report> = reports.iter().map(|r| (r.content_path.as_str(), r)).collect();
+    let paths: HashMap<&str, &Report> = reports
+        .iter()
+        .map(|r| (r.content_path.as_str(), r))
+        .collect();
     let stems: HashSet<&str> = reports.iter().map(|r| r.id.as_str()).collect();
     for report in &reports {
         if report.meta.status == Status::Draft && !drafts {
             continue;
         }
         for link in &report.links {
-            let diagnostic = |rule: &'static str, message: String, help: String, severity: Severity| Diagnostic {
+            let diagnostic = |rule: &'static str,
+                              message: String,
+                              help: String,
+                              severity: Severity| Diagnostic {
                 file: report.source.clone(),
                 line: link.line,
                 column: link.column,
@@ -51,8 +66,14 @@ pub fn assemble(reports: Vec<Report>, config: &Config, drafts: bool, today: Date
                 None => {
                     let stem = crate::markdown::report_id_of(&link.target);
                     let help = if stems.contains(stem.as_str()) {
-                        let actual = reports.iter().find(|r| r.id == stem).map(|r| r.content_path.as_str()).unwrap_or_default();
-                        format!("a report with that name is at content/{actual}; link to it relative to this file, or as @/{actual}")
+                        let actual = reports
+                            .iter()
+                            .find(|r| r.id == stem)
+                            .map(|r| r.content_path.as_str())
+                            .unwrap_or_default();
+                        format!(
+                            "a report with that name is at content/{actual}; link to it relative to this file, or as @/{actual}"
+                        )
                     } else {
                         "check the file name; links are relative to this file, or to content/ when they start with @/".to_string()
                     };

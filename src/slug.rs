@@ -34,6 +34,23 @@ pub fn short_slug(text: &str, max_words: usize) -> String {
     slugify(&words.join(" "))
 }
 
+/// A file name as it must appear in a URL: characters with a meaning in URLs are
+/// percent-encoded, everything else (letters of any script, digits, `-_.~`) is kept.
+pub fn escape_path_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_alphanumeric() || "-_.~".contains(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
+}
+
 /// Hands out ids that are unique within one page: `x`, `x-2`, `x-3`…
 #[derive(Default)]
 pub struct UniqueIds {
@@ -45,14 +62,14 @@ impl UniqueIds {
         if self.taken.insert(wanted.to_string()) {
             return wanted.to_string();
         }
-        (2..)
-            .map(|n| format!("{wanted}-{n}"))
-            .find(|candidate| !self.taken.contains(candidate))
-            .map(|id| {
-                self.taken.insert(id.clone());
-                id
-            })
-            .unwrap_or_default()
+        let mut n = 2;
+        loop {
+            let candidate = format!("{wanted}-{n}");
+            if self.taken.insert(candidate.clone()) {
+                return candidate;
+            }
+            n += 1;
+        }
     }
 }
 
@@ -63,9 +80,22 @@ mod tests {
     #[test]
     fn slugs_are_lowercase_and_hyphenated() {
         assert_eq!(slugify("Payments API"), "payments-api");
-        assert_eq!(slugify("  4.3. Corrective Actions!"), "4-3-corrective-actions");
+        assert_eq!(
+            slugify("  4.3. Corrective Actions!"),
+            "4-3-corrective-actions"
+        );
         assert_eq!(slugify("Zürich DC"), "zürich-dc");
         assert_eq!(slugify("***"), "_");
+    }
+
+    #[test]
+    fn path_segments_escape_url_syntax_only() {
+        assert_eq!(
+            escape_path_segment("2024-01-26-checkout"),
+            "2024-01-26-checkout"
+        );
+        assert_eq!(escape_path_segment("a b#c?"), "a%20b%23c%3F");
+        assert_eq!(escape_path_segment("zürich"), "zürich");
     }
 
     #[test]

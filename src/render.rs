@@ -1,0 +1,967 @@
+//! The site as one list of render jobs (a page, a feed, the JSON export…), each rendered on
+//! its own into one output file, in parallel. Nothing here writes files.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use tera::Context;
+
+use crate::config::Config;
+use crate::model::{Report, Site, TaxonomyKind};
+use crate::slug::slugify;
+use crate::theme::Theme;
+use crate::view::{ActionView, Card, LessonView, ReportsJson, display_time, term_path, with_root};
+
+/// One rendered file.
+pub struct Output {
+    /// Relative to the output directory, with `/` separators.
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What lists of lessons and actions are about: everything, or one term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    All,
+    Term(TaxonomyKind, usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    Open,
+    Overdue,
+    Done,
+    All,
+}
+
+impl State {
+    const ORDER: [State; 4] = [State::Open, State::Overdue, State::Done, State::All];
+
+    fn name(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Overdue => "overdue",
+            State::Done => "done",
+            State::All => "all",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            State::Open => "Open",
+            State::Overdue => "Overdue",
+            State::Done => "Done",
+            State::All => "All",
+        }
+    }
+
+    /// The segment after `actions/`: open actions are the default view.
+    fn segment(self) -> &'static str {
+        match self {
+            State::Open => "",
+            State::Overdue => "overdue/",
+            State::Done => "done/",
+            State::All => "all/",
+        }
+    }
+}
+
+/// One output file to produce.
+#[derive(Debug, Clone, Copy)]
+pub enum Job {
+    Home,
+    Reports {
+        page: usize,
+    },
+    Report(usize),
+    Lessons {
+        scope: Scope,
+        category: Option<usize>,
+        page: usize,
+    },
+    Actions {
+        scope: Scope,
+        state: State,
+        page: usize,
+    },
+    Taxonomy(TaxonomyKind),
+    Term {
+        kind: TaxonomyKind,
+        term: usize,
+        page: usize,
+    },
+    NotFound,
+    Feed,
+    Sitemap,
+    Json,
+}
+
+/// (report index, lesson or action index)
+type Ref = (u32, u32);
+
+/// A category of lessons across the site.
+struct Category {
+    name: String,
+    slug: String,
+    lessons: Vec<Ref>,
+}
+
+/// The lists of lessons and actions every page draws from, computed once.
+struct Lists {
+    lessons: HashMap<Scope, Vec<Ref>>,
+    categories: Vec<Category>,
+    actions: HashMap<(Scope, State), Vec<Ref>>,
+}
+
+pub struct Renderer<'s> {
+    site: &'s Site,
+    config: &'s Config,
+    theme: &'s Theme,
+    cards: Vec<Card>,
+    lists: Lists,
+    site_view: SiteView,
+}
+
+#[derive(Serialize)]
+struct SiteView {
+    title: String,
+    description: String,
+    base_url: String,
+    generator: String,
+    today: String,
+    counts: Counts,
+    taxonomies: Vec<TaxonomyLink>,
+    severities: Vec<NamedCount>,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    reports: usize,
+    lessons: usize,
+    actions: usize,
+    open_actions: usize,
+    overdue_actions: usize,
+}
+
+#[derive(Serialize)]
+struct TaxonomyLink {
+    kind: &'static str,
+    title: &'static str,
+    url: String,
+}
+
+#[derive(Serialize, Clone)]
+struct NamedCount {
+    name: String,
+    url: String,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct PageInfo<'a> {
+    path: &'a str,
+    permalink: String,
+    section: &'a str,
+}
+
+#[derive(Serialize)]
+struct Paginator {
+    current: usize,
+    total_pages: usize,
+    total_items: usize,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+    pages: Vec<PageLink>,
+}
+
+#[derive(Serialize)]
+struct PageLink {
+    number: usize,
+    url: String,
+    current: bool,
+}
+
+impl<'s> Renderer<'s> {
+    pub fn new(site: &'s Site, config: &'s Config, theme: &'s Theme) -> Self {
+        let today = site.today;
+        let cards: Vec<Card> = site
+            .reports
+            .iter()
+            .map(|r| Card::new(r, &config.base_url, today))
+            .collect();
+        let lists = Lists::new(site);
+        let open_actions = lists.actions[&(Scope::All, State::Open)].len();
+        let overdue_actions = lists.actions[&(Scope::All, State::Overdue)].len();
+        let site_view = SiteView {
+            title: config.title.clone(),
+            description: config.description.clone(),
+            base_url: config.base_url.clone(),
+            generator: format!("rollbook {}", env!("CARGO_PKG_VERSION")),
+            today: today.to_string(),
+            counts: Counts {
+                reports: site.reports.len(),
+                lessons: site.lesson_count(),
+                actions: site.action_count(),
+                open_actions,
+                overdue_actions,
+            },
+            taxonomies: TaxonomyKind::ALL
+                .iter()
+                .map(|k| TaxonomyLink {
+                    kind: k.slug(),
+                    title: k.title(),
+                    url: format!("{}/index.html", k.slug()),
+                })
+                .collect(),
+            severities: config
+                .severities
+                .iter()
+                .map(|s| NamedCount {
+                    name: s.clone(),
+                    url: term_path(TaxonomyKind::Severity, &slugify(s)),
+                    count: site
+                        .taxonomy(TaxonomyKind::Severity)
+                        .terms
+                        .iter()
+                        .find(|t| &t.name == s)
+                        .map_or(0, |t| t.reports.len()),
+                })
+                .collect(),
+        };
+        Renderer {
+            site,
+            config,
+            theme,
+            cards,
+            lists,
+            site_view,
+        }
+    }
+
+    /// Every job of the site, in a stable order.
+    pub fn jobs(&self) -> Vec<Job> {
+        let size = self.config.paginate;
+        let pages = |n: usize| n.div_ceil(size).max(1);
+        let mut jobs = vec![Job::Home];
+        jobs.extend((1..=pages(self.site.reports.len())).map(|page| Job::Reports { page }));
+        jobs.extend((0..self.site.reports.len()).map(Job::Report));
+        jobs.extend(
+            (1..=pages(self.lists.lessons[&Scope::All].len())).map(|page| Job::Lessons {
+                scope: Scope::All,
+                category: None,
+                page,
+            }),
+        );
+        for (c, category) in self.lists.categories.iter().enumerate() {
+            jobs.extend(
+                (1..=pages(category.lessons.len())).map(|page| Job::Lessons {
+                    scope: Scope::All,
+                    category: Some(c),
+                    page,
+                }),
+            );
+        }
+        for state in State::ORDER {
+            let n = self.lists.actions[&(Scope::All, state)].len();
+            jobs.extend((1..=pages(n)).map(|page| Job::Actions {
+                scope: Scope::All,
+                state,
+                page,
+            }));
+        }
+        for taxonomy in &self.site.taxonomies {
+            let kind = taxonomy.kind;
+            jobs.push(Job::Taxonomy(kind));
+            for (t, term) in taxonomy.terms.iter().enumerate() {
+                jobs.extend((1..=pages(term.reports.len())).map(|page| Job::Term {
+                    kind,
+                    term: t,
+                    page,
+                }));
+                let scope = Scope::Term(kind, t);
+                jobs.extend((1..=pages(self.lists.lessons[&scope].len())).map(|page| {
+                    Job::Lessons {
+                        scope,
+                        category: None,
+                        page,
+                    }
+                }));
+                for state in TERM_STATES {
+                    let n = self.lists.actions[&(scope, state)].len();
+                    jobs.extend((1..=pages(n)).map(|page| Job::Actions { scope, state, page }));
+                }
+            }
+        }
+        jobs.extend([Job::NotFound, Job::Feed, Job::Sitemap, Job::Json]);
+        jobs
+    }
+
+    /// The output path of a job.
+    pub fn path(&self, job: &Job) -> String {
+        match *job {
+            Job::Home => "index.html".into(),
+            Job::Reports { page } => page_path("reports/", page),
+            Job::Report(r) => self.site.reports[r].output_path(),
+            Job::Lessons {
+                scope,
+                category,
+                page,
+            } => page_path(&self.lessons_base(scope, category), page),
+            Job::Actions { scope, state, page } => {
+                page_path(&self.actions_base(scope, state), page)
+            }
+            Job::Taxonomy(kind) => format!("{}/index.html", kind.slug()),
+            Job::Term { kind, term, page } => page_path(&self.term_base(kind, term), page),
+            Job::NotFound => "404.html".into(),
+            Job::Feed => "atom.xml".into(),
+            Job::Sitemap => "sitemap.xml".into(),
+            Job::Json => "reports.json".into(),
+        }
+    }
+
+    pub fn render(&self, job: &Job, all_paths: &[String]) -> Result<Output, String> {
+        let path = self.path(job);
+        let root = root_of(&path);
+        let mut context = Context::new();
+        context.insert("site", &self.site_view);
+        context.insert("root", &root);
+        let template = match *job {
+            Job::Home => {
+                self.home(&mut context, &root);
+                "index.html"
+            }
+            Job::Reports { page } => {
+                let (range, paginator) = self.paginate(self.cards.len(), page, "reports/");
+                context.insert("reports", &self.cards[range]);
+                context.insert("paginator", &paginator);
+                "reports.html"
+            }
+            Job::Report(r) => {
+                self.report(&mut context, r, &root);
+                "report.html"
+            }
+            Job::Lessons {
+                scope,
+                category,
+                page,
+            } => {
+                self.lessons(&mut context, scope, category, page, &root);
+                "lessons.html"
+            }
+            Job::Actions { scope, state, page } => {
+                self.actions(&mut context, scope, state, page, &root);
+                "actions.html"
+            }
+            Job::Taxonomy(kind) => {
+                self.taxonomy(&mut context, kind);
+                "taxonomy.html"
+            }
+            Job::Term { kind, term, page } => {
+                self.term(&mut context, kind, term, page, &root);
+                "term.html"
+            }
+            Job::NotFound => {
+                context.insert("root", &site_path(&self.config.base_url));
+                "404.html"
+            }
+            Job::Feed => {
+                let newest = &self.cards[..self.cards.len().min(30)];
+                let updated = self
+                    .site
+                    .reports
+                    .first()
+                    .map_or(self.site.today, |r| r.meta.date);
+                context.insert("reports", newest);
+                context.insert("updated", &format!("{updated}T00:00:00Z"));
+                "atom.xml"
+            }
+            Job::Sitemap => {
+                #[derive(Serialize)]
+                struct Loc {
+                    permalink: String,
+                }
+                let pages: Vec<Loc> = all_paths
+                    .iter()
+                    .filter(|p| p.ends_with(".html") && p.as_str() != "404.html")
+                    .map(|p| Loc {
+                        permalink: self.permalink(p),
+                    })
+                    .collect();
+                context.insert("pages", &pages);
+                "sitemap.xml"
+            }
+            Job::Json => {
+                let json = ReportsJson::new(self.site, &self.config.base_url);
+                let bytes = serde_json::to_vec(&json)
+                    .map_err(|e| format!("cannot write reports.json: {e}"))?;
+                return Ok(Output { path, bytes });
+            }
+        };
+        context.insert(
+            "page",
+            &PageInfo {
+                path: &path,
+                permalink: self.permalink(&path),
+                section: section_of(job),
+            },
+        );
+        let html = self.theme.render(template, &context)?;
+        Ok(Output {
+            path,
+            bytes: html.into_bytes(),
+        })
+    }
+
+    fn permalink(&self, path: &str) -> String {
+        format!(
+            "{}{}",
+            self.config.base_url,
+            path.strip_suffix("index.html").unwrap_or(path)
+        )
+    }
+
+    fn lessons_base(&self, scope: Scope, category: Option<usize>) -> String {
+        match (scope, category) {
+            (Scope::All, None) => "lessons/".into(),
+            (Scope::All, Some(c)) => format!("lessons/category/{}/", self.lists.categories[c].slug),
+            (Scope::Term(kind, t), _) => format!("{}lessons/", self.term_base(kind, t)),
+        }
+    }
+
+    fn actions_base(&self, scope: Scope, state: State) -> String {
+        match scope {
+            Scope::All => format!("actions/{}", state.segment()),
+            Scope::Term(kind, t) => {
+                format!("{}actions/{}", self.term_base(kind, t), state.segment())
+            }
+        }
+    }
+
+    fn term_base(&self, kind: TaxonomyKind, term: usize) -> String {
+        format!(
+            "{}/{}/",
+            kind.slug(),
+            self.site.taxonomy(kind).terms[term].slug
+        )
+    }
+
+    fn paginate(
+        &self,
+        total: usize,
+        page: usize,
+        base: &str,
+    ) -> (std::ops::Range<usize>, Option<Paginator>) {
+        let size = self.config.paginate;
+        let total_pages = total.div_ceil(size).max(1);
+        let start = ((page - 1) * size).min(total);
+        let range = start..(start + size).min(total);
+        if total_pages == 1 {
+            return (range, None);
+        }
+        let url = |n: usize| page_path(base, n);
+        let paginator = Paginator {
+            current: page,
+            total_pages,
+            total_items: total,
+            prev_url: (page > 1).then(|| url(page - 1)),
+            next_url: (page < total_pages).then(|| url(page + 1)),
+            pages: (1..=total_pages)
+                .map(|number| PageLink {
+                    number,
+                    url: url(number),
+                    current: number == page,
+                })
+                .collect(),
+        };
+        (range, Some(paginator))
+    }
+
+    fn lesson_view(&self, (r, l): Ref, root: &str) -> LessonView<'s> {
+        let report = &self.site.reports[r as usize];
+        LessonView::new(report, &report.lessons[l as usize], root)
+    }
+
+    fn action_view(&self, (r, a): Ref, root: &str) -> ActionView<'s> {
+        let report = &self.site.reports[r as usize];
+        ActionView::new(report, &report.actions[a as usize], root, self.site.today)
+    }
+
+    fn home(&self, context: &mut Context, root: &str) {
+        context.insert("recent", &self.cards[..self.cards.len().min(15)]);
+        let overdue: Vec<ActionView<'_>> = self.lists.actions[&(Scope::All, State::Overdue)]
+            .iter()
+            .take(10)
+            .map(|&a| self.action_view(a, root))
+            .collect();
+        context.insert("overdue", &overdue);
+        let upcoming: Vec<ActionView<'_>> = self.lists.actions[&(Scope::All, State::Open)]
+            .iter()
+            .filter(|&&(r, a)| {
+                self.site.reports[r as usize].actions[a as usize]
+                    .days_overdue(self.site.today)
+                    .is_none()
+            })
+            .take(10)
+            .map(|&a| self.action_view(a, root))
+            .collect();
+        context.insert("open_actions", &upcoming);
+        for (key, kind) in [
+            ("top_services", TaxonomyKind::Services),
+            ("top_tags", TaxonomyKind::Tags),
+        ] {
+            let top: Vec<NamedCount> = self
+                .site
+                .taxonomy(kind)
+                .terms
+                .iter()
+                .take(10)
+                .map(|t| NamedCount {
+                    name: t.name.clone(),
+                    url: term_path(kind, &t.slug),
+                    count: t.reports.len(),
+                })
+                .collect();
+            context.insert(key, &top);
+        }
+    }
+
+    fn report(&self, context: &mut Context, r: usize, root: &str) {
+        let report: &Report = &self.site.reports[r];
+        let meta = &report.meta;
+        #[derive(Serialize)]
+        struct TimelineView {
+            detected: Option<String>,
+            started: Option<String>,
+            ended: Option<String>,
+            outcome: Option<crate::model::Outcome>,
+        }
+        #[derive(Serialize)]
+        struct CategoryCount<'a> {
+            name: Option<&'a str>,
+            count: usize,
+        }
+        #[derive(Serialize)]
+        struct ReportView<'a> {
+            #[serde(flatten)]
+            card: &'a Card,
+            authors: &'a [String],
+            release: Option<&'a crate::model::Release>,
+            timeline: Option<TimelineView>,
+            people: &'a [crate::model::Person],
+            extra: &'a serde_json::Map<String, serde_json::Value>,
+            toc: Vec<&'a crate::model::Heading>,
+            content: String,
+            source: String,
+            lessons: Vec<LessonView<'a>>,
+            actions: Vec<ActionView<'a>>,
+            lesson_categories: Vec<CategoryCount<'a>>,
+        }
+        let mut lesson_categories: Vec<CategoryCount<'_>> = Vec::new();
+        for lesson in &report.lessons {
+            let name = lesson.category.as_deref();
+            match lesson_categories.iter_mut().find(|c| c.name == name) {
+                Some(c) => c.count += 1,
+                None => lesson_categories.push(CategoryCount { name, count: 1 }),
+            }
+        }
+        let view = ReportView {
+            card: &self.cards[r],
+            authors: &meta.authors,
+            release: meta.release.as_ref(),
+            timeline: meta.timeline.as_ref().map(|t| TimelineView {
+                detected: t.detected.map(display_time),
+                started: t.started.map(display_time),
+                ended: t.ended.map(display_time),
+                outcome: t.outcome,
+            }),
+            people: &meta.people,
+            extra: &meta.extra,
+            toc: report.toc.iter().filter(|h| h.level >= 2).collect(),
+            content: with_root(&report.html, root),
+            source: report.source.to_string_lossy().replace('\\', "/"),
+            lessons: report
+                .lessons
+                .iter()
+                .map(|l| LessonView::new(report, l, root))
+                .collect(),
+            actions: report
+                .actions
+                .iter()
+                .map(|a| ActionView::new(report, a, root, self.site.today))
+                .collect(),
+            lesson_categories,
+        };
+        context.insert("report", &view);
+        context.insert("newer", &r.checked_sub(1).map(|i| &self.cards[i]));
+        context.insert("older", &self.cards.get(r + 1));
+    }
+
+    fn term_info(&self, scope: Scope) -> Option<serde_json::Value> {
+        let Scope::Term(kind, t) = scope else {
+            return None;
+        };
+        let term = &self.site.taxonomy(kind).terms[t];
+        Some(serde_json::json!({
+            "kind": kind.slug(),
+            "singular": kind.singular(),
+            "name": term.name,
+            "url": term_path(kind, &term.slug),
+        }))
+    }
+
+    fn lessons(
+        &self,
+        context: &mut Context,
+        scope: Scope,
+        category: Option<usize>,
+        page: usize,
+        root: &str,
+    ) {
+        let list = match category {
+            Some(c) => &self.lists.categories[c].lessons,
+            None => &self.lists.lessons[&scope],
+        };
+        let base = self.lessons_base(scope, category);
+        let (range, paginator) = self.paginate(list.len(), page, &base);
+        let lessons: Vec<LessonView<'_>> = list[range]
+            .iter()
+            .map(|&l| self.lesson_view(l, root))
+            .collect();
+        #[derive(Serialize)]
+        struct CategoryLink<'a> {
+            name: Option<&'a str>,
+            url: String,
+            count: usize,
+            current: bool,
+        }
+        let categories: Vec<CategoryLink<'_>> = if scope == Scope::All {
+            std::iter::once(CategoryLink {
+                name: None,
+                url: "lessons/index.html".into(),
+                count: self.lists.lessons[&Scope::All].len(),
+                current: category.is_none(),
+            })
+            .chain(
+                self.lists
+                    .categories
+                    .iter()
+                    .enumerate()
+                    .map(|(c, cat)| CategoryLink {
+                        name: Some(&cat.name),
+                        url: format!("lessons/category/{}/index.html", cat.slug),
+                        count: cat.lessons.len(),
+                        current: category == Some(c),
+                    }),
+            )
+            .collect()
+        } else {
+            Vec::new()
+        };
+        context.insert("lessons", &lessons);
+        context.insert("paginator", &paginator);
+        context.insert("categories", &categories);
+        context.insert(
+            "category",
+            &category.map(|c| &self.lists.categories[c].name),
+        );
+        context.insert("term", &self.term_info(scope));
+        context.insert("total", &list.len());
+    }
+
+    fn actions(&self, context: &mut Context, scope: Scope, state: State, page: usize, root: &str) {
+        let list = &self.lists.actions[&(scope, state)];
+        let (range, paginator) = self.paginate(list.len(), page, &self.actions_base(scope, state));
+        let actions: Vec<ActionView<'_>> = list[range]
+            .iter()
+            .map(|&a| self.action_view(a, root))
+            .collect();
+        #[derive(Serialize)]
+        struct StateLink {
+            state: &'static str,
+            label: &'static str,
+            url: String,
+            count: usize,
+            current: bool,
+        }
+        let available: &[State] = if scope == Scope::All {
+            &State::ORDER
+        } else {
+            &TERM_STATES
+        };
+        let states: Vec<StateLink> = available
+            .iter()
+            .map(|&s| StateLink {
+                state: s.name(),
+                label: s.label(),
+                url: page_path(&self.actions_base(scope, s), 1),
+                count: self.lists.actions[&(scope, s)].len(),
+                current: s == state,
+            })
+            .collect();
+        context.insert("actions", &actions);
+        context.insert("paginator", &paginator);
+        context.insert("state", state.name());
+        context.insert("states", &states);
+        context.insert("term", &self.term_info(scope));
+        context.insert("total", &list.len());
+    }
+
+    fn taxonomy_view(kind: TaxonomyKind) -> serde_json::Value {
+        serde_json::json!({
+            "kind": kind.slug(),
+            "title": kind.title(),
+            "singular": kind.singular(),
+            "url": format!("{}/index.html", kind.slug()),
+        })
+    }
+
+    fn taxonomy(&self, context: &mut Context, kind: TaxonomyKind) {
+        #[derive(Serialize)]
+        struct TermSummary<'a> {
+            name: &'a str,
+            url: String,
+            reports: usize,
+            lessons: usize,
+            open_actions: usize,
+            overdue_actions: usize,
+            last_date: Option<String>,
+        }
+        let terms: Vec<TermSummary<'_>> = self
+            .site
+            .taxonomy(kind)
+            .terms
+            .iter()
+            .enumerate()
+            .map(|(t, term)| {
+                let scope = Scope::Term(kind, t);
+                TermSummary {
+                    name: &term.name,
+                    url: term_path(kind, &term.slug),
+                    reports: term.reports.len(),
+                    lessons: self.lists.lessons[&scope].len(),
+                    open_actions: self.lists.actions[&(scope, State::Open)].len(),
+                    overdue_actions: self.overdue_in(scope),
+                    last_date: term
+                        .reports
+                        .first()
+                        .map(|&r| self.site.reports[r].meta.date.to_string()),
+                }
+            })
+            .collect();
+        context.insert("taxonomy", &Self::taxonomy_view(kind));
+        context.insert("terms", &terms);
+    }
+
+    fn overdue_in(&self, scope: Scope) -> usize {
+        self.lists.actions[&(scope, State::Open)]
+            .iter()
+            .filter(|&&(r, a)| {
+                self.site.reports[r as usize].actions[a as usize]
+                    .days_overdue(self.site.today)
+                    .is_some()
+            })
+            .count()
+    }
+
+    fn term(&self, context: &mut Context, kind: TaxonomyKind, t: usize, page: usize, root: &str) {
+        let term = &self.site.taxonomy(kind).terms[t];
+        let scope = Scope::Term(kind, t);
+        let (range, paginator) = self.paginate(term.reports.len(), page, &self.term_base(kind, t));
+        let reports: Vec<&Card> = term.reports[range]
+            .iter()
+            .map(|&r| &self.cards[r])
+            .collect();
+        let lessons: Vec<LessonView<'_>> = self.lists.lessons[&scope]
+            .iter()
+            .take(8)
+            .map(|&l| self.lesson_view(l, root))
+            .collect();
+        let open_actions: Vec<ActionView<'_>> = self.lists.actions[&(scope, State::Open)]
+            .iter()
+            .take(8)
+            .map(|&a| self.action_view(a, root))
+            .collect();
+        let info = serde_json::json!({
+            "name": term.name,
+            "url": term_path(kind, &term.slug),
+            "reports": term.reports.len(),
+            "lessons": self.lists.lessons[&scope].len(),
+            "open_actions": self.lists.actions[&(scope, State::Open)].len(),
+            "overdue_actions": self.overdue_in(scope),
+            "lessons_url": page_path(&self.lessons_base(scope, None), 1),
+            "actions_url": page_path(&self.actions_base(scope, State::Open), 1),
+        });
+        context.insert("taxonomy", &Self::taxonomy_view(kind));
+        context.insert("term", &info);
+        context.insert("reports", &reports);
+        context.insert("paginator", &paginator);
+        context.insert("lessons", &lessons);
+        context.insert("open_actions", &open_actions);
+    }
+}
+
+/// Actions pages per term: open (the default) and all.
+const TERM_STATES: [State; 2] = [State::Open, State::All];
+
+impl Lists {
+    fn new(site: &Site) -> Lists {
+        let today = site.today;
+        let mut lessons: HashMap<Scope, Vec<Ref>> = HashMap::new();
+        let mut actions: HashMap<(Scope, State), Vec<Ref>> = HashMap::new();
+        let mut categories: Vec<Category> = Vec::new();
+        let mut category_index: HashMap<String, usize> = HashMap::new();
+
+        // Which terms each report is filed under, for the per-term lists.
+        let mut scopes_of: Vec<Vec<Scope>> = vec![vec![Scope::All]; site.reports.len()];
+        for taxonomy in &site.taxonomies {
+            for (t, term) in taxonomy.terms.iter().enumerate() {
+                for &r in &term.reports {
+                    scopes_of[r].push(Scope::Term(taxonomy.kind, t));
+                }
+                lessons.insert(Scope::Term(taxonomy.kind, t), Vec::new());
+                for state in State::ORDER {
+                    actions.insert((Scope::Term(taxonomy.kind, t), state), Vec::new());
+                }
+            }
+        }
+        lessons.insert(Scope::All, Vec::new());
+        for state in State::ORDER {
+            actions.insert((Scope::All, state), Vec::new());
+        }
+
+        for (r, report) in site.reports.iter().enumerate() {
+            for (l, lesson) in report.lessons.iter().enumerate() {
+                let reference = (r as u32, l as u32);
+                for scope in &scopes_of[r] {
+                    lessons.entry(*scope).or_default().push(reference);
+                }
+                if let Some(name) = &lesson.category {
+                    let slug = slugify(name);
+                    let c = *category_index.entry(slug.clone()).or_insert_with(|| {
+                        categories.push(Category {
+                            name: name.clone(),
+                            slug,
+                            lessons: Vec::new(),
+                        });
+                        categories.len() - 1
+                    });
+                    categories[c].lessons.push(reference);
+                }
+            }
+            for (a, action) in report.actions.iter().enumerate() {
+                let reference = (r as u32, a as u32);
+                let state = if action.done {
+                    State::Done
+                } else if action.days_overdue(today).is_some() {
+                    State::Overdue
+                } else {
+                    State::Open
+                };
+                for scope in &scopes_of[r] {
+                    actions
+                        .entry((*scope, State::All))
+                        .or_default()
+                        .push(reference);
+                    if state == State::Overdue {
+                        actions
+                            .entry((*scope, State::Overdue))
+                            .or_default()
+                            .push(reference);
+                    }
+                    let main = if state == State::Done {
+                        State::Done
+                    } else {
+                        State::Open
+                    };
+                    actions.entry((*scope, main)).or_default().push(reference);
+                }
+            }
+        }
+
+        // Open actions: most overdue first, then due soonest, then undated; overdue likewise.
+        let due_key = |&(r, a): &Ref| {
+            let action = &site.reports[r as usize].actions[a as usize];
+            (action.due.is_none(), action.due, r, a)
+        };
+        for ((_, state), list) in actions.iter_mut() {
+            if matches!(state, State::Open | State::Overdue) {
+                list.sort_by_key(due_key);
+            }
+        }
+        categories.sort_by(|a, b| {
+            b.lessons
+                .len()
+                .cmp(&a.lessons.len())
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Lists {
+            lessons,
+            categories,
+            actions,
+        }
+    }
+}
+
+/// `base` + `index.html` for page 1, `base` + `page/N/index.html` after.
+fn page_path(base: &str, page: usize) -> String {
+    if page <= 1 {
+        format!("{base}index.html")
+    } else {
+        format!("{base}page/{page}/index.html")
+    }
+}
+
+/// The way back from a page to the site root: `""`, `"../"`, `"../../"`…
+fn root_of(path: &str) -> String {
+    "../".repeat(path.matches('/').count())
+}
+
+/// The path part of the base URL, for the 404 page that can be served at any depth.
+fn site_path(base_url: &str) -> String {
+    let after_scheme = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
+    match after_scheme.find('/') {
+        Some(i) => after_scheme[i..].to_string(),
+        None => "/".to_string(),
+    }
+}
+
+fn section_of(job: &Job) -> &'static str {
+    match job {
+        Job::Home => "home",
+        Job::Reports { .. } | Job::Report(_) => "reports",
+        Job::Lessons {
+            scope: Scope::All, ..
+        } => "lessons",
+        Job::Actions {
+            scope: Scope::All, ..
+        } => "actions",
+        Job::Lessons {
+            scope: Scope::Term(kind, _),
+            ..
+        }
+        | Job::Actions {
+            scope: Scope::Term(kind, _),
+            ..
+        }
+        | Job::Taxonomy(kind)
+        | Job::Term { kind, .. } => kind.slug(),
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_and_roots() {
+        assert_eq!(page_path("lessons/", 1), "lessons/index.html");
+        assert_eq!(page_path("lessons/", 3), "lessons/page/3/index.html");
+        assert_eq!(root_of("index.html"), "");
+        assert_eq!(root_of("reports/x/index.html"), "../../");
+        assert_eq!(site_path("https://kb.example.com/sre/"), "/sre/");
+        assert_eq!(site_path(""), "/");
+    }
+}
