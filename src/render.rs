@@ -213,18 +213,15 @@ impl<'s> Renderer<'s> {
                     url: format!("{}/index.html", k.slug()),
                 })
                 .collect(),
-            severities: config
-                .severities
+            // Severities in configured order; only those with reports have a page to link to.
+            severities: site
+                .taxonomy(TaxonomyKind::Severity)
+                .terms
                 .iter()
-                .map(|s| NamedCount {
-                    name: s.clone(),
-                    url: term_path(TaxonomyKind::Severity, &slugify(s)),
-                    count: site
-                        .taxonomy(TaxonomyKind::Severity)
-                        .terms
-                        .iter()
-                        .find(|t| &t.name == s)
-                        .map_or(0, |t| t.reports.len()),
+                .map(|t| NamedCount {
+                    name: t.name.clone(),
+                    url: term_path(TaxonomyKind::Severity, &t.slug),
+                    count: t.reports.len(),
                 })
                 .collect(),
         };
