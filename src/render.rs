@@ -119,7 +119,6 @@ pub struct Renderer<'s> {
     theme: &'s Theme,
     cards: Vec<Card>,
     lists: Lists,
-    site_view: SiteView,
 }
 
 #[derive(Serialize)]
@@ -182,7 +181,8 @@ struct PageLink {
 }
 
 impl<'s> Renderer<'s> {
-    pub fn new(site: &'s Site, config: &'s Config, theme: &'s Theme) -> Self {
+    /// Sets the site-wide template values once, in the theme's global context.
+    pub fn new(site: &'s Site, config: &'s Config, theme: &'s mut Theme) -> Self {
         let today = site.today;
         let cards: Vec<Card> = site
             .reports
@@ -225,13 +225,13 @@ impl<'s> Renderer<'s> {
                 })
                 .collect(),
         };
+        theme.set_global("site", &site_view);
         Renderer {
             site,
             config,
             theme,
             cards,
             lists,
-            site_view,
         }
     }
 
@@ -289,7 +289,11 @@ impl<'s> Renderer<'s> {
                 }
             }
         }
-        jobs.extend([Job::NotFound, Job::Feed, Job::Sitemap, Job::Json]);
+        jobs.extend([Job::NotFound, Job::Feed, Job::Json]);
+        // A sitemap must list absolute URLs; without a base URL it would be invalid.
+        if !self.config.base_url.is_empty() {
+            jobs.push(Job::Sitemap);
+        }
         jobs
     }
 
@@ -320,7 +324,6 @@ impl<'s> Renderer<'s> {
         let path = self.path(job);
         let root = root_of(&path);
         let mut context = Context::new();
-        context.insert("site", &self.site_view);
         context.insert("root", &root);
         let template = match *job {
             Job::Home => {
@@ -750,14 +753,7 @@ impl<'s> Renderer<'s> {
     }
 
     fn overdue_in(&self, scope: Scope) -> usize {
-        self.lists.actions[&(scope, State::Open)]
-            .iter()
-            .filter(|&&(r, a)| {
-                self.site.reports[r as usize].actions[a as usize]
-                    .days_overdue(self.site.today)
-                    .is_some()
-            })
-            .count()
+        self.lists.actions[&(scope, State::Overdue)].len()
     }
 
     fn term(&self, context: &mut Context, kind: TaxonomyKind, t: usize, page: usize, root: &str) {
@@ -797,8 +793,9 @@ impl<'s> Renderer<'s> {
     }
 }
 
-/// Actions pages per term: open (the default) and all.
-const TERM_STATES: [State; 2] = [State::Open, State::All];
+/// Actions pages per term: the open actions (DESIGN §4). Every action, done ones included,
+/// is on the site-wide lists; a per-term copy of those would double the term pages.
+const TERM_STATES: [State; 1] = [State::Open];
 
 impl Lists {
     fn new(site: &Site) -> Lists {

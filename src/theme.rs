@@ -70,6 +70,11 @@ impl Theme {
         Ok(Theme { tera })
     }
 
+    /// A value every template sees, set once rather than per page.
+    pub fn set_global(&mut self, key: &'static str, value: &impl serde::Serialize) {
+        self.tera.global_context().insert(key, value);
+    }
+
     pub fn render(&self, template: &str, context: &Context) -> Result<String, String> {
         self.tera
             .render(template, context)

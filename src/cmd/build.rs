@@ -38,7 +38,9 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
         .unwrap_or_else(|| tidy(&root.join(&config.output_dir)));
     let today = today()?;
 
+    let timings = Timings::new();
     let (sources, mut diagnostics) = load_content(root)?;
+    timings.mark("load");
     let progress = Progress::new(interactive());
     let bar = progress.stage(sources.len(), "parsing");
     let parsed: Vec<_> = sources
@@ -51,6 +53,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
         .collect();
     bar.finish_and_clear();
     drop(sources);
+    timings.mark("parse");
     let mut reports = Vec::with_capacity(parsed.len());
     for p in parsed {
         diagnostics.extend(p.diagnostics);
@@ -58,7 +61,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     }
     let (site, site_diagnostics) = assemble(reports, &config, args.drafts, today);
     diagnostics.extend(site_diagnostics);
-    let theme = match Theme::load(root) {
+    let mut theme = match Theme::load(root) {
         Ok(theme) => theme,
         Err(theme_diagnostics) => {
             diagnostics.extend(theme_diagnostics);
@@ -76,7 +79,8 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
         Ok(files) => files,
         Err(static_diagnostics) => return Ok(report_problems(static_diagnostics)),
     };
-    let renderer = Renderer::new(&site, &config, &theme);
+    timings.mark("assemble");
+    let renderer = Renderer::new(&site, &config, &mut theme);
     let jobs = renderer.jobs();
     let paths: Vec<String> = jobs.iter().map(|job| renderer.path(job)).collect();
     let staging = Staging::begin(&output).map_err(|e| {
@@ -94,6 +98,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
         Ok(())
     });
     bar.finish_and_clear();
+    timings.mark("render+write");
     if let Err(e) = rendered {
         // A template that fails to render is a problem with the site's templates.
         eprintln!("error[template]: {e:#}");
@@ -175,6 +180,32 @@ fn display_path(path: &Path) -> String {
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| path.to_path_buf());
     shown.display().to_string()
+}
+
+/// Stage timings on stderr when `ROLLBOOK_TIMINGS` is set, for benchmarking.
+struct Timings {
+    enabled: bool,
+    last: std::cell::Cell<Instant>,
+}
+
+impl Timings {
+    fn new() -> Self {
+        Timings {
+            enabled: std::env::var_os("ROLLBOOK_TIMINGS").is_some(),
+            last: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    fn mark(&self, stage: &str) {
+        if self.enabled {
+            let now = Instant::now();
+            eprintln!(
+                "timing: {stage:<14} {:>8.3} s",
+                (now - self.last.get()).as_secs_f64()
+            );
+            self.last.set(now);
+        }
+    }
 }
 
 /// Progress bars on a terminal; nothing otherwise.
