@@ -243,10 +243,10 @@ pub(crate) fn sanitize<'a>(
                         target: target.clone(),
                     });
                     open_links.push(false);
-                    let stem = report_id_of(&target);
+                    let page = crate::model::report_url(&report_id_of(&target));
                     Some(Event::Start(Tag::Link {
                         link_type: *link_type,
-                        dest_url: format!("{ROOT_LINK}reports/{stem}/index.html{fragment}").into(),
+                        dest_url: format!("{ROOT_LINK}{page}{fragment}").into(),
                         title: title.clone(),
                         id: id.clone(),
                     }))
@@ -477,11 +477,11 @@ mod tests {
             false,
         );
         assert!(
-            html.contains(&format!("href=\"{ROOT_LINK}reports/b/index.html#impact\"")),
+            html.contains(&format!("href=\"{ROOT_LINK}reports/b.html#impact\"")),
             "{html}"
         );
         assert!(
-            html.contains(&format!("href=\"{ROOT_LINK}reports/c/index.html\"")),
+            html.contains(&format!("href=\"{ROOT_LINK}reports/c.html\"")),
             "{html}"
         );
         let targets: Vec<&str> = links.iter().map(|l| l.target.as_str()).collect();

@@ -242,13 +242,12 @@ pub struct Heading {
     pub title: String,
 }
 
-/// A recognised section of the body and its plain text (for search and summaries).
+/// A recognised section of the body: what it is about and where it starts on the page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Section {
     pub kind: SectionKind,
     pub title: String,
     pub anchor: String,
-    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -303,6 +302,21 @@ pub struct ReportLink {
 /// the way back to the site root, which depends on the page the HTML lands on.
 pub const ROOT_LINK: &str = "rollbook-root:";
 
+/// The page of the report with this id, relative to the site root. Report pages are files,
+/// not directories with an `index.html`: half the inodes for a large site, which is what a
+/// rebuild spends its time on when the filesystem has just freed the previous output's.
+pub fn report_url(id: &str) -> String {
+    format!("reports/{}.html", crate::slug::escape_path_segment(id))
+}
+
+/// Report ids that would collide with the list pages in `reports/`.
+pub fn is_reserved_id(id: &str) -> bool {
+    id == "index"
+        || id
+            .strip_prefix("page-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// One report, parsed and complete.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -313,6 +327,8 @@ pub struct Report {
     /// The Markdown file relative to `content/`, with `/` separators.
     pub content_path: String,
     pub meta: FrontMatter,
+    /// 1-based position of the severity in the configured severities (1 = most severe).
+    pub severity_rank: usize,
     pub html: String,
     pub toc: Vec<Heading>,
     pub sections: Vec<Section>,
@@ -325,19 +341,12 @@ pub struct Report {
 impl Report {
     /// The report page's link target, relative to the site root.
     pub fn url(&self) -> String {
-        format!(
-            "reports/{}/index.html",
-            crate::slug::escape_path_segment(&self.id)
-        )
+        report_url(&self.id)
     }
 
     /// Where the report page is written, relative to the output directory.
     pub fn output_path(&self) -> String {
-        format!("reports/{}/index.html", self.id)
-    }
-
-    pub fn pretty_path(&self) -> String {
-        format!("reports/{}/", crate::slug::escape_path_segment(&self.id))
+        format!("reports/{}.html", self.id)
     }
 
     pub fn year(&self) -> String {

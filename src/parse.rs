@@ -45,7 +45,9 @@ pub fn parse_report(file: &SourceFile, config: &Config) -> Parsed {
     };
     let sanitized = markdown::sanitize(&doc, &place, config.unsafe_html);
     let extracted = extract(&mut doc, &sanitized, &place);
-    let html = markdown::render_body(&sanitized, &extracted.anchors);
+    let mut html = markdown::render_body(&sanitized, &extracted.anchors);
+    // Every report's HTML stays in memory until rendering; drop the growth slack.
+    html.shrink_to_fit();
     let sections: Vec<Section> = doc
         .sections
         .iter()
@@ -55,9 +57,6 @@ pub fn parse_report(file: &SourceFile, config: &Config) -> Parsed {
                 kind: s.kind,
                 title: heading.title.clone(),
                 anchor: heading.id.clone(),
-                text: markdown::collapse_whitespace(&markdown::plain_text(
-                    &doc.events[s.events.clone()],
-                )),
             }
         })
         .collect();
@@ -65,7 +64,13 @@ pub fn parse_report(file: &SourceFile, config: &Config) -> Parsed {
         Some(summary) => summary.trim().to_string(),
         None => markdown::summary(&doc).unwrap_or_default(),
     };
+    let severity_rank = config
+        .severities
+        .iter()
+        .position(|s| *s == meta.severity)
+        .map_or(0, |i| i + 1);
     let report = Report {
+        severity_rank,
         id: markdown::report_id_of(&file.content_path),
         source: file.path.clone(),
         content_path: file.content_path.clone(),

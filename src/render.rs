@@ -13,10 +13,26 @@ use crate::theme::Theme;
 use crate::view::{ActionView, Card, LessonView, ReportsJson, display_time, term_path, with_root};
 
 /// One rendered file.
-pub struct Output {
+pub struct Output<'s> {
     /// Relative to the output directory, with `/` separators.
     pub path: String,
-    pub bytes: Vec<u8>,
+    pub body: Body<'s>,
+}
+
+/// A file's content: rendered bytes, or the JSON export, which is serialised straight into
+/// its file (tens of megabytes for a large site, better not held in memory whole).
+pub enum Body<'s> {
+    Bytes(Vec<u8>),
+    Json(Box<ReportsJson<'s>>),
+}
+
+impl Body<'_> {
+    pub fn write_to(&self, writer: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Body::Bytes(bytes) => writer.write_all(bytes),
+            Body::Json(json) => serde_json::to_writer(writer, json).map_err(std::io::Error::other),
+        }
+    }
 }
 
 /// What lists of lessons and actions are about: everything, or one term.
@@ -31,18 +47,18 @@ pub enum State {
     Open,
     Overdue,
     Done,
-    All,
 }
 
 impl State {
-    const ORDER: [State; 4] = [State::Open, State::Overdue, State::Done, State::All];
+    /// Open and done together are every action, so there is no "all" list: it would render
+    /// every action a second time.
+    const ORDER: [State; 3] = [State::Open, State::Overdue, State::Done];
 
     fn name(self) -> &'static str {
         match self {
             State::Open => "open",
             State::Overdue => "overdue",
             State::Done => "done",
-            State::All => "all",
         }
     }
 
@@ -51,7 +67,6 @@ impl State {
             State::Open => "Open",
             State::Overdue => "Overdue",
             State::Done => "Done",
-            State::All => "All",
         }
     }
 
@@ -61,7 +76,6 @@ impl State {
             State::Open => "",
             State::Overdue => "overdue/",
             State::Done => "done/",
-            State::All => "all/",
         }
     }
 }
@@ -130,7 +144,7 @@ struct SiteView {
     today: String,
     counts: Counts,
     taxonomies: Vec<TaxonomyLink>,
-    severities: Vec<NamedCount>,
+    severities: Vec<SeverityLink>,
 }
 
 #[derive(Serialize)]
@@ -154,6 +168,15 @@ struct NamedCount {
     name: String,
     url: String,
     count: usize,
+}
+
+#[derive(Serialize)]
+struct SeverityLink {
+    name: String,
+    url: String,
+    count: usize,
+    /// 1-based position in the configured severities, whichever have reports.
+    rank: usize,
 }
 
 #[derive(Serialize)]
@@ -218,10 +241,15 @@ impl<'s> Renderer<'s> {
                 .taxonomy(TaxonomyKind::Severity)
                 .terms
                 .iter()
-                .map(|t| NamedCount {
+                .map(|t| SeverityLink {
                     name: t.name.clone(),
                     url: term_path(TaxonomyKind::Severity, &t.slug),
                     count: t.reports.len(),
+                    rank: config
+                        .severities
+                        .iter()
+                        .position(|s| *s == t.name)
+                        .map_or(0, |i| i + 1),
                 })
                 .collect(),
         };
@@ -320,7 +348,7 @@ impl<'s> Renderer<'s> {
         }
     }
 
-    pub fn render(&self, job: &Job, all_paths: &[String]) -> Result<Output, String> {
+    pub fn render(&self, job: &Job, all_paths: &[String]) -> Result<Output<'s>, String> {
         let path = self.path(job);
         let root = root_of(&path);
         let mut context = Context::new();
@@ -392,9 +420,10 @@ impl<'s> Renderer<'s> {
             }
             Job::Json => {
                 let json = ReportsJson::new(self.site, &self.config.base_url);
-                let bytes = serde_json::to_vec(&json)
-                    .map_err(|e| format!("cannot write reports.json: {e}"))?;
-                return Ok(Output { path, bytes });
+                return Ok(Output {
+                    path,
+                    body: Body::Json(Box::new(json)),
+                });
             }
         };
         context.insert(
@@ -408,7 +437,7 @@ impl<'s> Renderer<'s> {
         let html = self.theme.render(template, &context)?;
         Ok(Output {
             path,
-            bytes: html.into_bytes(),
+            body: Body::Bytes(html.into_bytes()),
         })
     }
 
@@ -465,7 +494,10 @@ impl<'s> Renderer<'s> {
             total_items: total,
             prev_url: (page > 1).then(|| url(page - 1)),
             next_url: (page < total_pages).then(|| url(page + 1)),
+            // The first, the last and the pages near this one: a list of 1,000 pages would
+            // otherwise hand every page all 1,000 links, quadratic in the list's length.
             pages: (1..=total_pages)
+                .filter(|&n| n == 1 || n == total_pages || n.abs_diff(page) <= 3)
                 .map(|number| PageLink {
                     number,
                     url: url(number),
@@ -781,8 +813,8 @@ impl<'s> Renderer<'s> {
             "lessons": self.lists.lessons[&scope].len(),
             "open_actions": self.lists.actions[&(scope, State::Open)].len(),
             "overdue_actions": self.overdue_in(scope),
-            "lessons_url": page_path(&self.lessons_base(scope, None), 1),
-            "actions_url": page_path(&self.actions_base(scope, State::Open), 1),
+            "lessons_url": has_term_lists(kind).then(|| page_path(&self.lessons_base(scope, None), 1)),
+            "actions_url": has_term_lists(kind).then(|| page_path(&self.actions_base(scope, State::Open), 1)),
         });
         context.insert("taxonomy", &Self::taxonomy_view(kind));
         context.insert("term", &info);
@@ -791,6 +823,16 @@ impl<'s> Renderer<'s> {
         context.insert("lessons", &lessons);
         context.insert("open_actions", &open_actions);
     }
+}
+
+/// Whether a term has pages of all its lessons and open actions: services, tags and teams
+/// do. A severity or a year covers a large share of all reports, so its page shows its
+/// reports and its latest lessons and open actions, and the site-wide lists hold the rest.
+fn has_term_lists(kind: TaxonomyKind) -> bool {
+    matches!(
+        kind,
+        TaxonomyKind::Services | TaxonomyKind::Tags | TaxonomyKind::Teams
+    )
 }
 
 /// Actions pages per term: the open actions (DESIGN §4). Every action, done ones included,
@@ -852,10 +894,6 @@ impl Lists {
                     State::Open
                 };
                 for scope in &scopes_of[r] {
-                    actions
-                        .entry((*scope, State::All))
-                        .or_default()
-                        .push(reference);
                     if state == State::Overdue {
                         actions
                             .entry((*scope, State::Overdue))
@@ -896,12 +934,13 @@ impl Lists {
     }
 }
 
-/// `base` + `index.html` for page 1, `base` + `page/N/index.html` after.
+/// `base` + `index.html` for page 1, `base` + `page-N.html` after: one file per page, no
+/// directory, so a list of 1,000 pages costs 1,000 inodes rather than 2,000.
 fn page_path(base: &str, page: usize) -> String {
     if page <= 1 {
         format!("{base}index.html")
     } else {
-        format!("{base}page/{page}/index.html")
+        format!("{base}page-{page}.html")
     }
 }
 
@@ -952,9 +991,10 @@ mod tests {
     #[test]
     fn pages_and_roots() {
         assert_eq!(page_path("lessons/", 1), "lessons/index.html");
-        assert_eq!(page_path("lessons/", 3), "lessons/page/3/index.html");
+        assert_eq!(page_path("lessons/", 3), "lessons/page-3.html");
         assert_eq!(root_of("index.html"), "");
-        assert_eq!(root_of("reports/x/index.html"), "../../");
+        assert_eq!(root_of("reports/x.html"), "../");
+        assert_eq!(root_of("services/x/lessons/index.html"), "../../../");
         assert_eq!(site_path("https://kb.example.com/sre/"), "/sre/");
         assert_eq!(site_path(""), "/");
     }

@@ -21,6 +21,16 @@ pub fn assemble(
 
     let mut by_id: HashMap<&str, &Report> = HashMap::new();
     for report in &reports {
+        if crate::model::is_reserved_id(&report.id) {
+            diagnostics.push(
+                Diagnostic::file_error(
+                    &report.source,
+                    "reserved-id",
+                    format!("the report id `{}` is the name of a list page in reports/", report.id),
+                )
+                .with_help("a report's id is its file name without `.md`; rename the file, e.g. to start with the incident's date"),
+            );
+        }
         if let Some(first) = by_id.insert(report.id.as_str(), report) {
             diagnostics.push(
                 Diagnostic::file_error(

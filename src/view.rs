@@ -40,6 +40,7 @@ pub struct ReportRef<'a> {
     pub url: String,
     pub date: String,
     pub severity: &'a str,
+    pub severity_rank: usize,
 }
 
 impl<'a> ReportRef<'a> {
@@ -50,6 +51,7 @@ impl<'a> ReportRef<'a> {
             url: report.url(),
             date: report.meta.date.to_string(),
             severity: &report.meta.severity,
+            severity_rank: report.severity_rank,
         }
     }
 }
@@ -65,6 +67,7 @@ pub struct Card {
     pub year: String,
     pub year_url: String,
     pub severity: String,
+    pub severity_rank: usize,
     pub severity_url: String,
     pub status: Status,
     pub response: Option<Response>,
@@ -92,11 +95,12 @@ impl Card {
             id: report.id.clone(),
             title: meta.title.clone(),
             url: report.url(),
-            permalink: format!("{base_url}{}", report.pretty_path()),
+            permalink: format!("{base_url}{}", report.url()),
             date: meta.date.to_string(),
             year: report.year(),
             year_url: term_path(TaxonomyKind::Years, &report.year()),
             severity: meta.severity.clone(),
+            severity_rank: report.severity_rank,
             severity_url: term_path(TaxonomyKind::Severity, &slugify(&meta.severity)),
             status: meta.status,
             response: meta.response,
@@ -282,7 +286,7 @@ impl<'a> ReportsJson<'a> {
             .reports
             .iter()
             .map(|r| {
-                let url = format!("{base_url}{}", r.pretty_path());
+                let url = format!("{base_url}{}", r.url());
                 let timeline = r.meta.timeline.clone().unwrap_or_default();
                 ReportJson {
                     id: &r.id,

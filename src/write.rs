@@ -96,6 +96,15 @@ impl Staging {
 
     /// Writes one file; `relative` uses `/` and may not leave the output directory.
     pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        self.write_with(relative, |w| w.write_all(bytes))
+    }
+
+    /// Writes one file from a function that streams its content.
+    pub fn write_with(
+        &self,
+        relative: &str,
+        content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), WriteError> {
         let relative_path = Path::new(relative);
         if relative_path
             .components()
@@ -117,7 +126,11 @@ impl Staging {
                 }
             }
         }
-        std::fs::write(&path, bytes).map_err(io("write", &path))
+        let file = std::fs::File::create(&path).map_err(io("create", &path))?;
+        let mut writer = std::io::BufWriter::with_capacity(64 * 1024, file);
+        content(&mut writer)
+            .and_then(|()| std::io::Write::flush(&mut writer))
+            .map_err(io("write", &path))
     }
 
     /// Swaps the finished output in place of the previous one.

@@ -58,7 +58,7 @@ fn reports_json_holds_every_published_report_with_lessons_and_actions() {
     assert_eq!(pool["timeline"]["started"], "2024-01-26T10:00:00Z");
     assert_eq!(pool["timeline"]["outcome"], "success");
     assert_eq!(pool["duration_minutes"], 45);
-    assert_eq!(pool["url"], "reports/2024-01-26-payments-pool/");
+    assert_eq!(pool["url"], "reports/2024-01-26-payments-pool.html");
 
     let lessons: Vec<(&Value, &str)> = pool["lessons"]
         .as_array()
@@ -82,7 +82,7 @@ fn reports_json_holds_every_published_report_with_lessons_and_actions() {
     assert_eq!(
         first["url"],
         format!(
-            "reports/2024-01-26-payments-pool/#{}",
+            "reports/2024-01-26-payments-pool.html#{}",
             first["id"].as_str().expect("id")
         )
     );
@@ -137,9 +137,9 @@ fn reports_json_holds_every_published_report_with_lessons_and_actions() {
 fn drafts_are_published_only_with_the_drafts_flag() {
     let site = TestSite::fixture("basic");
     site.build().assert_code(0);
-    assert!(!site.exists("public/reports/2025-08-01-draft-cache/index.html"));
+    assert!(!site.exists("public/reports/2025-08-01-draft-cache.html"));
     site.run(&["build", "--drafts"]).assert_code(0);
-    assert!(site.exists("public/reports/2025-08-01-draft-cache/index.html"));
+    assert!(site.exists("public/reports/2025-08-01-draft-cache.html"));
     let json = site.json("public/reports.json");
     assert_eq!(report(&json, "2025-08-01-draft-cache")["status"], "draft");
 }
@@ -148,7 +148,7 @@ fn drafts_are_published_only_with_the_drafts_flag() {
 fn report_page_shows_metadata_toc_body_and_anchored_lessons_and_actions() {
     let site = TestSite::fixture("basic");
     site.build().assert_code(0);
-    let html = site.read("public/reports/2024-01-26-payments-pool/index.html");
+    let html = site.read("public/reports/2024-01-26-payments-pool.html");
     for expected in [
         "Payment errors after 2.5.0",
         "critical",
@@ -188,12 +188,12 @@ fn report_page_shows_metadata_toc_body_and_anchored_lessons_and_actions() {
         "the table of contents links to headings"
     );
     assert!(
-        html.contains("href=\"../../reports/2025-05-27-webhook-backlog/index.html\""),
+        html.contains("href=\"../reports/2025-05-27-webhook-backlog.html\""),
         "a relative .md link becomes a relative link to the report page"
     );
-    let webhook = site.read("public/reports/2025-05-27-webhook-backlog/index.html");
+    let webhook = site.read("public/reports/2025-05-27-webhook-backlog.html");
     assert!(
-        webhook.contains("href=\"../../reports/2024-01-26-payments-pool/index.html#root-cause\""),
+        webhook.contains("href=\"../reports/2024-01-26-payments-pool.html#root-cause\""),
         "@/ links keep their fragment"
     );
 }
@@ -204,11 +204,13 @@ fn lessons_and_actions_pages_list_everything_with_filters_and_pages() {
     site.build().assert_code(0);
     let lessons = site.read("public/lessons/index.html");
     assert!(lessons.contains("Canary stages must drive real concurrency."));
-    assert!(lessons.contains("reports/2024-01-26-payments-pool/index.html#lesson-canary-stages-must-drive-real-concurrency"));
+    assert!(lessons.contains(
+        "reports/2024-01-26-payments-pool.html#lesson-canary-stages-must-drive-real-concurrency"
+    ));
     // paginate = 3 in the fixture: 6 lessons make two pages.
-    assert!(site.exists("public/lessons/page/2/index.html"));
+    assert!(site.exists("public/lessons/page-2.html"));
     assert!(
-        lessons.contains("lessons/page/2/index.html"),
+        lessons.contains("lessons/page-2.html"),
         "page 1 links to page 2"
     );
     assert!(site.exists("public/lessons/category/what-went-well/index.html"));
@@ -234,7 +236,10 @@ fn lessons_and_actions_pages_list_everything_with_filters_and_pages() {
         site.read("public/actions/done/index.html")
             .contains("Ship the hotfix")
     );
-    assert!(site.exists("public/actions/all/index.html"));
+    assert!(
+        !site.exists("public/actions/all/index.html"),
+        "open and done together are all"
+    );
 }
 
 #[test]
@@ -311,13 +316,13 @@ fn hostile_markdown_is_shown_as_text_and_never_runs() {
     let site = TestSite::fixture("basic");
     site.build().assert_code(0);
     let pages = [
-        "public/reports/2023-03-03-hostile/index.html",
+        "public/reports/2023-03-03-hostile.html",
         "public/lessons/index.html",
         "public/actions/index.html",
         "public/index.html",
         "public/tags/security/index.html",
         "public/tags/security/lessons/index.html",
-        "public/lessons/page/2/index.html",
+        "public/lessons/page-2.html",
     ];
     for page in pages {
         let html = site.read(page);
@@ -334,7 +339,7 @@ fn hostile_markdown_is_shown_as_text_and_never_runs() {
             "{page} has a javascript: URL"
         );
     }
-    let body = site.read("public/reports/2023-03-03-hostile/index.html");
+    let body = site.read("public/reports/2023-03-03-hostile.html");
     assert!(
         body.contains("&lt;script&gt;alert("),
         "the script is shown as text"
@@ -354,7 +359,7 @@ fn unsafe_html_lets_raw_html_through_when_the_site_asks_for_it() {
     site.write("rollbook.toml", "unsafe_html = true\n");
     site.build().assert_code(0);
     assert!(
-        site.read("public/reports/2023-03-03-hostile/index.html")
+        site.read("public/reports/2023-03-03-hostile.html")
             .contains("<script>alert('body')</script>")
     );
 }
@@ -524,27 +529,29 @@ fn base_url_makes_feed_sitemap_and_canonical_links_absolute() {
         .assert_code(0);
     let sitemap = site.read("public/sitemap.xml");
     assert!(
-        sitemap.contains("<loc>https://kb.example.com/sre/reports/2024-01-26-payments-pool/</loc>"),
+        sitemap.contains(
+            "<loc>https://kb.example.com/sre/reports/2024-01-26-payments-pool.html</loc>"
+        ),
         "{sitemap}"
     );
     assert!(!sitemap.contains("404"));
     let feed = site.read("public/atom.xml");
     assert!(
-        feed.contains("https://kb.example.com/sre/reports/2025-05-27-webhook-backlog/"),
+        feed.contains("https://kb.example.com/sre/reports/2025-05-27-webhook-backlog.html"),
         "{feed}"
     );
-    let page = site.read("public/reports/2024-01-26-payments-pool/index.html");
+    let page = site.read("public/reports/2024-01-26-payments-pool.html");
     assert!(page.contains(
-        "rel=\"canonical\" href=\"https://kb.example.com/sre/reports/2024-01-26-payments-pool/\""
+        "rel=\"canonical\" href=\"https://kb.example.com/sre/reports/2024-01-26-payments-pool.html\""
     ));
     assert!(
-        page.contains("href=\"../../style.css\""),
+        page.contains("href=\"../style.css\""),
         "page links stay relative"
     );
     let json = site.json("public/reports.json");
     assert_eq!(
         report(&json, "2024-01-26-payments-pool")["url"],
-        "https://kb.example.com/sre/reports/2024-01-26-payments-pool/"
+        "https://kb.example.com/sre/reports/2024-01-26-payments-pool.html"
     );
     assert!(
         site.read("public/404.html").contains("/sre/style.css"),
@@ -561,7 +568,7 @@ fn a_site_template_extends_the_theme_and_overrides_one_block() {
     );
     site.write("static/extra.txt", "copied");
     site.build().assert_code(0);
-    let html = site.read("public/reports/2024-01-26-payments-pool/index.html");
+    let html = site.read("public/reports/2024-01-26-payments-pool.html");
     assert!(html.contains("house-rule"), "the override is used");
     assert!(
         html.contains("Payment errors after 2.5.0"),
@@ -606,4 +613,17 @@ fn bom_and_crlf_reports_build() {
         json["reports"][0]["lessons"][0]["text"],
         "Line endings vary."
     );
+}
+
+#[test]
+fn report_ids_that_collide_with_list_pages_are_an_error() {
+    let site = TestSite::fixture("basic");
+    site.write(
+        "content/page-2.md",
+        "+++\ntitle = \"Page\"\ndate = 2024-01-01\nseverity = \"low\"\n+++\n",
+    );
+    let run = site.build();
+    run.assert_code(1);
+    assert!(run.stderr.contains("error[reserved-id]"), "{}", run.stderr);
+    assert!(run.stderr.contains("content/page-2.md"), "{}", run.stderr);
 }

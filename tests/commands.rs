@@ -52,11 +52,11 @@ fn new_writes_a_dated_draft_that_builds_and_refuses_to_overwrite() {
 
     site.run(&["build"]).assert_code(0);
     assert!(
-        !site.exists("public/reports/2025-09-01-checkout-500s-after-2-5-0/index.html"),
+        !site.exists("public/reports/2025-09-01-checkout-500s-after-2-5-0.html"),
         "drafts are not published"
     );
     site.run(&["build", "--drafts"]).assert_code(0);
-    assert!(site.exists("public/reports/2025-09-01-checkout-500s-after-2-5-0/index.html"));
+    assert!(site.exists("public/reports/2025-09-01-checkout-500s-after-2-5-0.html"));
     let json = site.json("public/reports.json");
     assert_eq!(
         json["reports"][0]["title"], "Checkout 500s after \"2.5.0\"",

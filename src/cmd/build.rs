@@ -43,16 +43,16 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     timings.mark("load");
     let progress = Progress::new(interactive());
     let bar = progress.stage(sources.len(), "parsing");
+    // Each file's text is dropped as soon as it is parsed.
     let parsed: Vec<_> = sources
-        .par_iter()
+        .into_par_iter()
         .map(|file| {
-            let parsed = parse_report(file, &config);
+            let parsed = parse_report(&file, &config);
             bar.inc(1);
             parsed
         })
         .collect();
     bar.finish_and_clear();
-    drop(sources);
     timings.mark("parse");
     let mut reports = Vec::with_capacity(parsed.len());
     for p in parsed {
@@ -93,7 +93,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     let bar = progress.stage(jobs.len(), "rendering");
     let rendered: Result<(), anyhow::Error> = jobs.par_iter().try_for_each(|job| {
         let out = renderer.render(job, &paths).map_err(anyhow::Error::msg)?;
-        staging.write(&out.path, &out.bytes)?;
+        staging.write_with(&out.path, |w| out.body.write_to(w))?;
         bar.inc(1);
         Ok(())
     });
@@ -199,9 +199,19 @@ impl Timings {
     fn mark(&self, stage: &str) {
         if self.enabled {
             let now = Instant::now();
+            // Resident and peak memory from /proc (Linux), to see which stage holds what.
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map_or(String::new(), |v| v.trim().to_string())
+            };
             eprintln!(
-                "timing: {stage:<14} {:>8.3} s",
-                (now - self.last.get()).as_secs_f64()
+                "timing: {stage:<14} {:>8.3} s  rss {:>12}  peak {:>12}",
+                (now - self.last.get()).as_secs_f64(),
+                field("VmRSS:"),
+                field("VmHWM:")
             );
             self.last.set(now);
         }
