@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Build benchmark: rollbook vs Hugo on the same generated corpus of rollback reports.
+#
+#   bench/build.sh [--hugo-only | --rollbook-only] [N ...]     (default N: 1000 10000)
+#
+# See bench/README.md. Progress goes to stderr; the Markdown report goes to stdout and is
+# appended to $BENCH_DIR/results.md.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: bench/build.sh [--hugo-only | --rollbook-only] [N ...]
+
+For each N (default: 1000 10000) generate N reports (cached), then time cold builds of
+rollbook (release) and Hugo, each run BENCH_RUNS times (default 3): median wall time,
+max peak RSS, output size and file count. Prints a Markdown table per N and appends it
+to $BENCH_DIR/results.md.
+
+options:
+  --hugo-only       time Hugo only (skips cargo build)
+  --rollbook-only   time rollbook only
+  -h, --help        this help
+
+environment:
+  BENCH_DIR     work dir for corpora, sites, outputs, logs   (default: <repo>/target/bench)
+  GEN_CORPUS    corpus generator   (default: <repo>/../shared/bench/gen_corpus.py)
+  BENCH_RUNS    runs per tool, median wall / max RSS reported   (default: 3)
+  ROLLBOOK_BIN  use this rollbook binary instead of `cargo build --release`
+  HUGO          hugo executable   (default: hugo; install: apt-get install -y hugo)
+
+exit status: 0 ok; 1 a timed build failed or rollbook could not be built;
+             2 bad usage or a missing tool
+EOF
+}
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "build.sh: error: $*"; exit 2; }
+
+# ---------------------------------------------------------------- arguments
+want_rollbook=1
+want_hugo=1
+sizes=()
+for arg in "$@"; do
+  case $arg in
+    --hugo-only) want_rollbook=0 ;;
+    --rollbook-only) want_hugo=0 ;;
+    -h | --help) usage; exit 0 ;;
+    -*) usage >&2; die "unknown option: $arg" ;;
+    *)
+      [[ $arg =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$arg'"
+      sizes+=("$arg")
+      ;;
+  esac
+done
+((want_rollbook || want_hugo)) || die "--hugo-only and --rollbook-only exclude each other"
+((${#sizes[@]})) || sizes=(1000 10000)
+
+# ---------------------------------------------------------------- paths
+script_dir=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$script_dir/.." && pwd)
+GEN_CORPUS=${GEN_CORPUS:-$script_dir/../../shared/bench/gen_corpus.py}
+BENCH_DIR=${BENCH_DIR:-$repo/target/bench}
+RUNS=${BENCH_RUNS:-3}
+HUGO=${HUGO:-hugo}
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, got '$RUNS'"
+
+[[ -f $GEN_CORPUS ]] || die "corpus generator not found: $GEN_CORPUS (set GEN_CORPUS)"
+GEN_CORPUS=$(cd "$(dirname "$GEN_CORPUS")" && pwd)/$(basename "$GEN_CORPUS")
+mkdir -p "$BENCH_DIR/logs"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+results=$BENCH_DIR/results.md
+
+# ---------------------------------------------------------------- tools
+command -v python3 >/dev/null || die "python3 is required to generate the corpus"
+if [[ ! -x /usr/bin/time ]] || ! /usr/bin/time -f '%e %M' -o /dev/null true 2>/dev/null; then
+  die "GNU time is required at /usr/bin/time (for wall time and peak RSS): apt-get install -y time"
+fi
+
+# ver_ge A B: version A >= version B
+ver_ge() { [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1) == "$2" ]]; }
+
+hugo_ver=""
+if ((want_hugo)); then
+  if command -v "$HUGO" >/dev/null; then
+    hugo_ver=$("$HUGO" version | grep -oE 'v[0-9]+\.[0-9]+(\.[0-9]+)?' | head -n1 | tr -d v)
+    [[ -n $hugo_ver ]] || die "could not read the version from '$HUGO version'"
+  elif ((want_rollbook)); then
+    log "note: hugo is not installed (apt-get install -y hugo); Hugo rows are skipped"
+    want_hugo=0
+    hugo_missing=1
+  else
+    die "hugo is not installed: apt-get install -y hugo"
+  fi
+fi
+
+rollbook_bin=""
+rollbook_problem=""   # why rollbook is not timed, if it is not
+if ((want_rollbook)); then
+  if [[ -n ${ROLLBOOK_BIN:-} ]]; then
+    [[ -x $ROLLBOOK_BIN ]] || die "ROLLBOOK_BIN is not an executable: $ROLLBOOK_BIN"
+    rollbook_bin=$(cd "$(dirname "$ROLLBOOK_BIN")" && pwd)/$(basename "$ROLLBOOK_BIN")
+  elif ! command -v cargo >/dev/null; then
+    rollbook_problem="cargo not found"
+  else
+    log "building rollbook: cargo build --release (log: $BENCH_DIR/logs/cargo-build.log)"
+    if (cd "$repo" && cargo build --release) >"$BENCH_DIR/logs/cargo-build.log" 2>&1; then
+      target_dir=${CARGO_TARGET_DIR:-target}
+      [[ $target_dir == /* ]] || target_dir=$repo/$target_dir
+      rollbook_bin=$target_dir/release/rollbook
+      [[ -x $rollbook_bin ]] || rollbook_problem="cargo build succeeded but $rollbook_bin is missing"
+    else
+      rollbook_problem="cargo build --release failed"
+      log "warning: cargo build --release failed; rollbook is skipped. Last lines of the log:"
+      tail -n 15 "$BENCH_DIR/logs/cargo-build.log" | sed 's/^/    /' >&2
+    fi
+  fi
+fi
+
+# ---------------------------------------------------------------- report helpers
+# md LINE...: the Markdown report, to stdout and to results.md
+md() { printf '%s\n' "$@" | tee -a "$results"; }
+
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1048576 }'; }
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)
+mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
+if rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null); then
+  if ! git -C "$repo" diff --quiet HEAD -- 2>/dev/null; then rev="$rev (work tree differs)"; fi
+else
+  rev="no commit yet"
+fi
+rustc_ver=$( (cd "$repo" && rustc --version 2>/dev/null) || echo "rustc not found")
+
+md "" "## Build benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')" ""
+md "- machine: $(nproc) cores${cpu:+ ($cpu)}${mem:+, $mem RAM}, $(uname -sm);" \
+  "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the times)"
+if ((want_rollbook)); then md "- rollbook: $rev, $rustc_ver, release profile"; fi
+if [[ -n $hugo_ver ]]; then md "- hugo: $("$HUGO" version | head -n1)"; fi
+md "- method: cold builds (output dir deleted before each run; OS page cache warm, no" \
+  "  untimed warm-up run); each tool run $RUNS×; wall = median, peak RSS = max of the runs" \
+  "  (GNU time); output = \`du -sb\` and regular-file count of the output dir after the last run"
+
+# ---------------------------------------------------------------- corpus
+ensure_corpus() { # N
+  local n=$1 site=$BENCH_DIR/site-$1 stamp=$BENCH_DIR/site-$1.stamp want tmp
+  want="$(sha256sum "$GEN_CORPUS" | cut -d' ' -f1) n=$n"
+  if [[ -d $site/content && -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    log "corpus N=$n: reusing $site/content"
+    return
+  fi
+  log "corpus N=$n: generating into $site/content"
+  tmp=$BENCH_DIR/.site-$n.tmp
+  rm -rf "$tmp" "$site/content" "$stamp"
+  python3 "$GEN_CORPUS" "$tmp" "$n"
+  mkdir -p "$site"
+  mv "$tmp" "$site/content"
+  printf '%s\n' "$want" >"$stamp"
+}
+
+# ---------------------------------------------------------------- hugo site
+prepare_hugo_site() { # N
+  local n=$1 site=$BENCH_DIR/hugo-$1 cfg
+  mkdir -p "$site"
+  rm -rf "$site/layouts" "$site/config.toml" "$site/hugo.toml"
+  cp -R "$script_dir/hugo/layouts" "$site/layouts"
+  if [[ -e $site/content && ! -L $site/content ]]; then rm -rf "$site/content"; fi
+  ln -sfn "../site-$n/content" "$site/content"
+  cfg=$site/hugo.toml
+  ver_ge "$hugo_ver" 0.110.0 || cfg=$site/config.toml # hugo.toml is read from v0.110 on
+  {
+    if ! ver_ge "$hugo_ver" 0.128.0; then printf 'paginate = 50\n'; fi # top-level: before any table
+    cat "$script_dir/hugo/hugo.toml"
+    if ver_ge "$hugo_ver" 0.128.0; then printf '\n[pagination]\npagerSize = 50\n'; fi
+    printf '\n[services.rss]\nlimit = 50\n'
+  } >"$cfg"
+}
+
+# ---------------------------------------------------------------- timing
+# measure TOOL N OUTDIR CLEAN... -- CMD...
+# Runs CLEAN then CMD under GNU time RUNS times. Sets m_wall (median s), m_rss (max KiB),
+# m_bytes, m_files; returns 1 (with the log's tail on stderr) if a run fails.
+measure() {
+  local tool=$1 n=$2 out=$3 i tf lf e k u s walls=()
+  shift 3
+  local clean=()
+  while [[ $1 != -- ]]; do clean+=("$1"); shift; done
+  shift
+  m_rss=0 m_fail_log=$BENCH_DIR/logs/$tool-$n-run1.log
+  for ((i = 1; i <= RUNS; i++)); do
+    rm -rf "${clean[@]}"
+    tf=$BENCH_DIR/logs/$tool-$n-run$i.time
+    lf=$BENCH_DIR/logs/$tool-$n-run$i.log
+    if ! /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$lf" 2>&1; then
+      log "error: $tool build failed at N=$n (run $i); last lines of $lf:"
+      tail -n 15 "$lf" | sed 's/^/    /' >&2
+      m_fail_log=$lf
+      return 1
+    fi
+    read -r e k u s < <(tail -n1 "$tf")
+    log "  $tool N=$n run $i/$RUNS: ${e} s wall (user ${u} s, sys ${s} s), $((k / 1024)) MiB peak RSS"
+    if [[ -s $lf ]]; then log "  (it printed $(wc -l <"$lf") line(s), see $lf)"; fi
+    if [[ ! -d $out ]] || [[ -z $(ls -A "$out") ]]; then
+      log "error: $tool exited 0 at N=$n (run $i) but wrote nothing to $out"
+      m_fail_log=$lf
+      return 1
+    fi
+    walls+=("$e")
+    if ((k > m_rss)); then m_rss=$k; fi
+  done
+  m_wall=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")
+  m_bytes=$(du -sb "$out" | cut -f1)
+  m_files=$(find "$out" -type f | wc -l)
+}
+
+status=0
+if [[ -n $rollbook_problem ]]; then status=1; fi
+
+for n in "${sizes[@]}"; do
+  ensure_corpus "$n"
+  site=$BENCH_DIR/site-$n
+  reports=$(find "$site/content" -name '*.md' -type f | wc -l)
+  drafts=$( { grep -rlx --include='*.md' 'status = "draft"' "$site/content" || true; } | wc -l)
+
+  rb_row="" hg_row="" rb_wall="" hg_wall="" rb_rss=""
+  if ((want_rollbook)); then
+    out=$BENCH_DIR/out-rollbook-$n
+    if [[ -n $rollbook_problem ]]; then
+      rb_row="| rollbook | skipped: $rollbook_problem (see logs/cargo-build.log) | | | | |"
+    elif measure rollbook "$n" "$out" "$out" -- \
+      "$rollbook_bin" build --root "$site" --output "$out"; then
+      rb_wall=$m_wall rb_rss=$m_rss
+      rb_row="| rollbook | $m_wall | $((m_rss / 1024)) | $(mib "$m_bytes") | $m_files | RATIO |"
+    else
+      status=1
+      rb_row="| rollbook | failed (see logs/${m_fail_log##*/}) | | | | |"
+    fi
+  fi
+  if ((want_hugo)); then
+    hsite=$BENCH_DIR/hugo-$n
+    out=$BENCH_DIR/out-hugo-$n
+    prepare_hugo_site "$n"
+    if measure hugo "$n" "$out" "$out" "$hsite/resources" -- \
+      "$HUGO" --quiet --source "$hsite" --destination "$out"; then
+      hg_wall=$m_wall
+      hg_row="| hugo $hugo_ver | $m_wall | $((m_rss / 1024)) | $(mib "$m_bytes") | $m_files | 1.00× |"
+    else
+      status=1
+      hg_row="| hugo $hugo_ver | failed (see logs/${m_fail_log##*/}) | | | | |"
+    fi
+  elif [[ -n ${hugo_missing:-} ]]; then
+    hg_row="| hugo | not installed (apt-get install -y hugo) | | | | |"
+  fi
+
+  ratio=""
+  if [[ -n $rb_wall && -n $hg_wall ]]; then
+    ratio=$(awk -v a="$rb_wall" -v b="$hg_wall" 'BEGIN { if (b > 0) printf "%.2f", a / b }')
+  fi
+  if [[ -n $ratio ]]; then rb_row=${rb_row/RATIO/${ratio}×}; else rb_row=${rb_row/RATIO/—}; fi
+
+  md "" "### N = $n reports" ""
+  md "| tool | wall s (median of $RUNS) | peak RSS MiB (max of $RUNS) | output MiB | files | wall vs Hugo |"
+  md "|---|---:|---:|---:|---:|---:|"
+  if [[ -n $rb_row ]]; then md "$rb_row"; fi
+  if [[ -n $hg_row ]]; then md "$hg_row"; fi
+  md ""
+  if ((want_rollbook)); then
+    if ((n == 10000)) && [[ -n $ratio ]]; then
+      verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 0.4) ? "met" : "NOT met" }')
+      md "- bar: rollbook ≤ 0.4× Hugo wall time at 10,000 reports: ${ratio}× → $verdict"
+    elif ((n == 10000)); then
+      md "- bar: rollbook ≤ 0.4× Hugo wall time at 10,000 reports: not measured"
+    else
+      md "- bar: rollbook ≤ 0.4× Hugo wall time at 10,000 reports (here N = $n: ${ratio:-n/a}${ratio:+×}, informative only)"
+    fi
+    if [[ -n $rb_rss ]]; then
+      verdict=$( ((rb_rss < 400 * 1024)) && echo met || echo "NOT met")
+      md "- bar: rollbook peak RSS < 400 MiB: $((rb_rss / 1024)) MiB → $verdict"
+    else
+      md "- bar: rollbook peak RSS < 400 MiB: not measured"
+    fi
+  fi
+  if [[ -n $hg_row && -n $hugo_ver ]]; then
+    md "- Hugo: minimal templates (bench/hugo/layouts), one section per year, taxonomies services/tags/teams/severity" \
+      "  with term pages, lists paginated by 50, RSS (50 items) and sitemap; its time includes all of that."
+    md "- $drafts of $reports reports have \`status = \"draft\"\`, which is not Hugo's draft key: Hugo renders them," \
+      "  rollbook leaves them out by default. A negligible difference."
+  fi
+done
+
+exit "$status"
