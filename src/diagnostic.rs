@@ -1,6 +1,5 @@
 //! Diagnostics: a problem at a file, line and column, with help, and how to print it.
 
-use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -73,16 +72,16 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let _ = writeln!(out, "{label}[{}]: {}", self.rule, self.message);
+        // Writing to a String cannot fail, so `format!` and `push_str` are enough.
+        out.push_str(&format!("{label}[{}]: {}\n", self.rule, self.message));
         let gutter = self.line.to_string().len();
         let pad = " ".repeat(gutter);
-        let _ = writeln!(
-            out,
-            "{pad}--> {}:{}:{}",
+        out.push_str(&format!(
+            "{pad}--> {}:{}:{}\n",
             self.file.display(),
             self.line,
             self.column
-        );
+        ));
         if let Some(line) = &self.source_line {
             let shown: String = line.chars().take(200).collect();
             let width = if self.end_line == self.line && self.end_column > self.column {
@@ -95,12 +94,14 @@ impl Diagnostic {
                 .take(self.column.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(out, "{} | {}", self.line, shown);
-            let _ = writeln!(out, "{pad} | {caret_pad}{}", "^".repeat(width.min(80)));
+            out.push_str(&format!("{pad} |\n{} | {shown}\n", self.line));
+            out.push_str(&format!(
+                "{pad} | {caret_pad}{}\n",
+                "^".repeat(width.min(80))
+            ));
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "{pad} = help: {help}");
+            out.push_str(&format!("{pad} = help: {help}\n"));
         }
         out
     }
