@@ -45,6 +45,15 @@ impl Synonyms {
     }
 
     /// The section a heading starts, if it is one rollbook knows.
+    ///
+    /// ```
+    /// use rollbook::model::SectionKind;
+    /// use rollbook::sections::Synonyms;
+    /// let synonyms = Synonyms::default();
+    /// assert_eq!(synonyms.classify("4.3. Corrective Actions"), Some(SectionKind::Actions));
+    /// assert_eq!(synonyms.classify("Root Cause (Initial)"), Some(SectionKind::RootCause));
+    /// assert_eq!(synonyms.classify("Appendix"), None);
+    /// ```
     pub fn classify(&self, heading: &str) -> Option<SectionKind> {
         let key = normalize(heading);
         if key.is_empty() {

@@ -4,6 +4,12 @@ use std::collections::HashSet;
 
 /// Lowercase ASCII letters and digits joined by single hyphens; other letters are kept
 /// (lowercased) so that non-English terms still give distinct, readable slugs.
+///
+/// ```
+/// use rollbook::slug::slugify;
+/// assert_eq!(slugify("Payments API"), "payments-api");
+/// assert_eq!(slugify("4.3. Corrective Actions"), "4-3-corrective-actions");
+/// ```
 pub fn slugify(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_hyphen = false;
