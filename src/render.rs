@@ -170,6 +170,17 @@ struct NamedCount {
     count: usize,
 }
 
+/// "By service: payments-api 41, checkout-api 30, … all services".
+#[derive(Serialize)]
+struct FilterGroup {
+    kind: &'static str,
+    title: &'static str,
+    all_url: String,
+    /// How many terms have entries; `terms` holds the first 12.
+    total: usize,
+    terms: Vec<NamedCount>,
+}
+
 #[derive(Serialize)]
 struct SeverityLink {
     name: String,
@@ -696,6 +707,16 @@ impl<'s> Renderer<'s> {
             "category",
             &category.map(|c| &self.lists.categories[c].name),
         );
+        let filters = if category.is_none() {
+            self.filters(
+                scope,
+                |s| self.lists.lessons[&s].len(),
+                |s| page_path(&self.lessons_base(s, None), 1),
+            )
+        } else {
+            Vec::new()
+        };
+        context.insert("filters", &filters);
         context.insert("term", &self.term_info(scope));
         context.insert("total", &list.len());
     }
@@ -733,9 +754,68 @@ impl<'s> Renderer<'s> {
         context.insert("actions", &actions);
         context.insert("paginator", &paginator);
         context.insert("state", state.name());
+        let filters = if state == State::Open {
+            self.filters(
+                scope,
+                |s| self.lists.actions[&(s, State::Open)].len(),
+                |s| page_path(&self.actions_base(s, State::Open), 1),
+            )
+        } else {
+            Vec::new()
+        };
+        context.insert("filters", &filters);
         context.insert("states", &states);
         context.insert("term", &self.term_info(scope));
         context.insert("total", &list.len());
+    }
+
+    /// Links to the same list for one service, tag or team: the terms with the most entries
+    /// first, and a link to every term. Only site-wide lists get them.
+    fn filters(
+        &self,
+        scope: Scope,
+        count: impl Fn(Scope) -> usize,
+        list_url: impl Fn(Scope) -> String,
+    ) -> Vec<FilterGroup> {
+        if scope != Scope::All {
+            return Vec::new();
+        }
+        [
+            TaxonomyKind::Services,
+            TaxonomyKind::Tags,
+            TaxonomyKind::Teams,
+        ]
+        .into_iter()
+        .map(|kind| {
+            let mut terms: Vec<NamedCount> = self
+                .site
+                .taxonomy(kind)
+                .terms
+                .iter()
+                .enumerate()
+                .map(|(t, term)| {
+                    let scope = Scope::Term(kind, t);
+                    NamedCount {
+                        name: term.name.clone(),
+                        url: list_url(scope),
+                        count: count(scope),
+                    }
+                })
+                .filter(|t| t.count > 0)
+                .collect();
+            terms.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+            let total = terms.len();
+            terms.truncate(12);
+            FilterGroup {
+                kind: kind.slug(),
+                title: kind.singular(),
+                all_url: format!("{}/index.html", kind.slug()),
+                total,
+                terms,
+            }
+        })
+        .filter(|g| !g.terms.is_empty())
+        .collect()
     }
 
     fn taxonomy_view(kind: TaxonomyKind) -> serde_json::Value {

@@ -219,7 +219,19 @@ fn lessons_and_actions_pages_list_everything_with_filters_and_pages() {
             .contains("Rehearse the rollback.")
     );
 
+    assert!(
+        lessons.contains("href=\"../services/payments-api/lessons/index.html\""),
+        "the lessons list filters by service"
+    );
+    assert!(
+        lessons.contains("href=\"../tags/dependency-upgrade/lessons/index.html\""),
+        "… and by tag"
+    );
     let open = site.read("public/actions/index.html");
+    assert!(
+        open.contains("href=\"../services/payments-api/actions/index.html\""),
+        "the open actions list filters by service"
+    );
     assert!(open.contains("Alert when the 5xx ratio exceeds 1%"));
     assert!(
         !open.contains("Ship the hotfix"),
