@@ -314,6 +314,9 @@ impl<'s> Renderer<'s> {
                     term: t,
                     page,
                 }));
+                if !has_term_lists(kind) {
+                    continue;
+                }
                 let scope = Scope::Term(kind, t);
                 jobs.extend((1..=pages(self.lists.lessons[&scope].len())).map(|page| {
                     Job::Lessons {

@@ -274,6 +274,12 @@ fn every_term_has_a_page_with_its_reports_lessons_and_open_actions() {
         site.read("public/services/payments-api/actions/index.html")
             .contains("Replay recorded webhooks")
     );
+    assert!(site.exists("public/teams/payments/lessons/index.html"));
+    assert!(
+        !site.exists("public/severity/critical/lessons/index.html")
+            && !site.exists("public/years/2024/actions/index.html"),
+        "severities and years have no lists of their own: nothing links to them"
+    );
     for page in [
         "tags/connection-pool",
         "teams/payments",
