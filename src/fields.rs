@@ -88,18 +88,34 @@ impl<'a> Reader<'a> {
 
     /// Reports every key of `table` that is not in `allowed`, suggesting the nearest one.
     pub fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], place: &str) {
+        self.check_keys_with_hints(table, allowed, place, &[]);
+    }
+
+    /// As `check_keys`, with a fixed help for known mistakes: `(key, help)`.
+    pub fn check_keys_with_hints(
+        &mut self,
+        table: &DeTable<'_>,
+        allowed: &[&str],
+        place: &str,
+        hints: &[(&str, &str)],
+    ) {
         for key in table.keys() {
-            if allowed.contains(&key.get_ref().as_ref()) {
+            let name: &str = key.get_ref();
+            if allowed.contains(&name) {
                 continue;
             }
-            let help = match nearest(key.get_ref(), allowed.iter().copied()) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => format!("{place} accepts: {}", allowed.join(", ")),
+            let help = match (
+                hints.iter().find(|(k, _)| *k == name),
+                nearest(name, allowed.iter().copied()),
+            ) {
+                (Some((_, hint)), _) => (*hint).to_string(),
+                (None, Some(near)) => format!("did you mean `{near}`?"),
+                (None, None) => format!("{place} accepts: {}", allowed.join(", ")),
             };
             self.error(
                 key.span(),
                 "unknown-key",
-                format!("unknown key `{}` in {place}", key.get_ref()),
+                format!("unknown key `{name}` in {place}"),
                 Some(help),
             );
         }

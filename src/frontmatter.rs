@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use toml::de::DeTable;
-
 use crate::diagnostic::{Diagnostic, LineIndex};
 use crate::fields::{Reader, Value, to_json};
 use crate::model::{FrontMatter, Outcome, Person, Release, Response, Status, Timeline};
@@ -77,9 +75,9 @@ pub fn split<'a>(
     ))
 }
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 14] = [
     "title", "date", "severity", "status", "response", "summary", "services", "tags", "teams",
-    "authors", "release", "timeline", "people", "extra", "draft",
+    "authors", "release", "timeline", "people", "extra",
 ];
 const RELEASE_KEYS: [&str; 2] = ["from", "to"];
 const TIMELINE_KEYS: [&str; 4] = ["detected", "started", "ended", "outcome"];
@@ -96,24 +94,12 @@ pub fn parse(
     let Some(table) = reader.parse(split.toml) else {
         return Err(reader.diagnostics);
     };
-    // `draft` is not a key of ours; it is listed only so that the help below can name `status`.
-    let allowed: Vec<&str> = KEYS.iter().copied().filter(|k| *k != "draft").collect();
-    for (key, _) in table.iter() {
-        if key.get_ref() == "draft" {
-            reader.error(
-                key.span(),
-                "unknown-key",
-                "unknown key `draft` in the front matter",
-                Some("write `status = \"draft\"` instead".into()),
-            );
-        }
-    }
-    let unknown: DeTable<'_> = table
-        .iter()
-        .filter(|(k, _)| k.get_ref() != "draft")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    reader.check_keys(&unknown, &allowed, "the front matter");
+    reader.check_keys_with_hints(
+        &table,
+        &KEYS,
+        "the front matter",
+        &[("draft", "write `status = \"draft\"` instead")],
+    );
 
     let get = |key: &str| table.get(key);
     let opening = split.opening.0..split.opening.1;

@@ -70,13 +70,7 @@ pub fn load_content(root: &Path) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), L
 
 fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
     let shown = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-    let content_path = path
-        .strip_prefix(content)
-        .unwrap_or(path)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
+    let content_path = slash_path(path.strip_prefix(content).unwrap_or(path));
     let bytes = std::fs::read(path).map_err(|e| {
         Box::new(
             Diagnostic::file_error(
@@ -106,6 +100,15 @@ fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, B
         content_path,
         text: normalize_text(text),
     })
+}
+
+/// A relative path as rollbook names it everywhere (ids, URLs, messages): `/` between its
+/// parts on every platform.
+pub fn slash_path(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Drops a UTF-8 byte order mark and turns CRLF line endings into LF.

@@ -228,9 +228,9 @@ pub(crate) fn sanitize<'a>(
                 } else if let Some((target, fragment)) = report_target(dest_url, place.content_path)
                 {
                     let (line, column) = place.index.position(place.body_start + range.start);
-                    let (_, end_column) = place.index.position(place.body_start + range.end);
-                    let end_column = if place.index.position(place.body_start + range.end).0 == line
-                    {
+                    let (end_line, end_column) = place.index.position(place.body_start + range.end);
+                    // A link that wraps onto the next line is underlined by its first character.
+                    let end_column = if end_line == line {
                         end_column
                     } else {
                         column + 1

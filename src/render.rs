@@ -133,6 +133,10 @@ pub struct Renderer<'s> {
     theme: &'s Theme,
     cards: Vec<Card>,
     lists: Lists,
+    /// Filter links by service, tag and team for the site-wide lessons list…
+    lesson_filters: Vec<FilterGroup>,
+    /// … and for the site-wide open actions list.
+    action_filters: Vec<FilterGroup>,
 }
 
 #[derive(Serialize)]
@@ -265,13 +269,27 @@ impl<'s> Renderer<'s> {
                 .collect(),
         };
         theme.set_global("site", &site_view);
-        Renderer {
+        let mut renderer = Renderer {
             site,
             config,
             theme,
             cards,
             lists,
-        }
+            lesson_filters: Vec::new(),
+            action_filters: Vec::new(),
+        };
+        // The same on every page of a list, so computed once here rather than per page.
+        let lesson_filters = renderer.filters(
+            |s| renderer.lists.lessons[&s].len(),
+            |s| page_path(&renderer.lessons_base(s, None), 1),
+        );
+        let action_filters = renderer.filters(
+            |s| renderer.lists.actions[&(s, State::Open)].len(),
+            |s| page_path(&renderer.actions_base(s, State::Open), 1),
+        );
+        renderer.lesson_filters = lesson_filters;
+        renderer.action_filters = action_filters;
+        renderer
     }
 
     /// Every job of the site, in a stable order.
@@ -624,7 +642,7 @@ impl<'s> Renderer<'s> {
             extra: &meta.extra,
             toc: report.toc.iter().filter(|h| h.level >= 2).collect(),
             content: with_root(&report.html, root),
-            source: report.source.to_string_lossy().replace('\\', "/"),
+            source: crate::load::slash_path(&report.source),
             lessons: report
                 .lessons
                 .iter()
@@ -710,16 +728,12 @@ impl<'s> Renderer<'s> {
             "category",
             &category.map(|c| &self.lists.categories[c].name),
         );
-        let filters = if category.is_none() {
-            self.filters(
-                scope,
-                |s| self.lists.lessons[&s].len(),
-                |s| page_path(&self.lessons_base(s, None), 1),
-            )
+        let filters: &[FilterGroup] = if scope == Scope::All && category.is_none() {
+            &self.lesson_filters
         } else {
-            Vec::new()
+            &[]
         };
-        context.insert("filters", &filters);
+        context.insert("filters", filters);
         context.insert("term", &self.term_info(scope));
         context.insert("total", &list.len());
     }
@@ -757,16 +771,12 @@ impl<'s> Renderer<'s> {
         context.insert("actions", &actions);
         context.insert("paginator", &paginator);
         context.insert("state", state.name());
-        let filters = if state == State::Open {
-            self.filters(
-                scope,
-                |s| self.lists.actions[&(s, State::Open)].len(),
-                |s| page_path(&self.actions_base(s, State::Open), 1),
-            )
+        let filters: &[FilterGroup] = if scope == Scope::All && state == State::Open {
+            &self.action_filters
         } else {
-            Vec::new()
+            &[]
         };
-        context.insert("filters", &filters);
+        context.insert("filters", filters);
         context.insert("states", &states);
         context.insert("term", &self.term_info(scope));
         context.insert("total", &list.len());
@@ -776,13 +786,9 @@ impl<'s> Renderer<'s> {
     /// first, and a link to every term. Only site-wide lists get them.
     fn filters(
         &self,
-        scope: Scope,
         count: impl Fn(Scope) -> usize,
         list_url: impl Fn(Scope) -> String,
     ) -> Vec<FilterGroup> {
-        if scope != Scope::All {
-            return Vec::new();
-        }
         [
             TaxonomyKind::Services,
             TaxonomyKind::Tags,

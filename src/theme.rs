@@ -11,6 +11,7 @@ use tera::{Context, Tera};
 use walkdir::WalkDir;
 
 use crate::diagnostic::Diagnostic;
+use crate::load::slash_path;
 
 static DEFAULT_THEME: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/themes/default");
 
@@ -34,12 +35,7 @@ impl Theme {
         let mut sources: Vec<(String, String)> = Vec::new();
         if let Some(templates) = DEFAULT_THEME.get_dir("templates") {
             for file in templates.files() {
-                let name = file
-                    .path()
-                    .strip_prefix("templates")
-                    .unwrap_or(file.path())
-                    .to_string_lossy()
-                    .replace('\\', "/");
+                let name = slash_path(file.path().strip_prefix("templates").unwrap_or(file.path()));
                 let text = file.contents_utf8().unwrap_or_default().to_string();
                 sources.push((format!("{PREFIX}{name}"), text));
             }
@@ -112,12 +108,7 @@ pub fn static_files(root: &Path) -> Result<Vec<StaticFile>, Vec<Diagnostic>> {
 
 fn collect_embedded(dir: &Dir<'static>, files: &mut Vec<StaticFile>) {
     for file in dir.files() {
-        let path = file
-            .path()
-            .strip_prefix("static")
-            .unwrap_or(file.path())
-            .to_string_lossy()
-            .replace('\\', "/");
+        let path = slash_path(file.path().strip_prefix("static").unwrap_or(file.path()));
         files.push(StaticFile {
             path,
             bytes: file.contents().to_vec(),
@@ -139,14 +130,7 @@ fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file() && !e.file_name().to_string_lossy().starts_with('.'))
         .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap_or(e.path())
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let rel = slash_path(e.path().strip_prefix(dir).unwrap_or(e.path()));
             (rel, e.into_path())
         })
         .collect()

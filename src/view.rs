@@ -156,13 +156,14 @@ pub struct LessonView<'a> {
 
 impl<'a> LessonView<'a> {
     pub fn new(report: &'a Report, lesson: &'a Lesson, root: &str) -> Self {
+        let report = ReportRef::new(report);
         LessonView {
             id: &lesson.anchor,
-            url: format!("{}#{}", report.url(), lesson.anchor),
+            url: format!("{}#{}", report.url, lesson.anchor),
             text: &lesson.text,
             html: with_root(&lesson.html, root),
             category: lesson.category.as_deref(),
-            report: ReportRef::new(report),
+            report,
         }
     }
 }
@@ -188,9 +189,10 @@ pub struct ActionView<'a> {
 impl<'a> ActionView<'a> {
     pub fn new(report: &'a Report, action: &'a Action, root: &str, today: Date) -> Self {
         let days_overdue = action.days_overdue(today);
+        let report = ReportRef::new(report);
         ActionView {
             id: &action.anchor,
-            url: format!("{}#{}", report.url(), action.anchor),
+            url: format!("{}#{}", report.url, action.anchor),
             text: &action.text,
             html: with_root(&action.html, root),
             owner: action.owner.as_deref(),
@@ -201,7 +203,7 @@ impl<'a> ActionView<'a> {
             ticket: action.ticket.as_deref(),
             kind: action.kind.as_deref(),
             priority: action.priority.as_deref(),
-            report: ReportRef::new(report),
+            report,
         }
     }
 }
