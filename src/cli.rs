@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +34,8 @@ pub enum Command {
     },
     /// Build the static site
     Build(BuildArgs),
+    /// Check every report and list every problem, for people, GitHub Actions or JSON
+    Check(CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,4 +52,27 @@ pub struct BuildArgs {
     /// Include reports with status = "draft"
     #[arg(long)]
     pub drafts: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The site root (the directory holding content/)
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// How to print problems: for a person, as GitHub Actions annotations, or as JSON
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Fail (exit 1) on warnings too
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// rustc-style: message, file:line:column, the line with a caret, help
+    Human,
+    /// GitHub Actions workflow commands (::error file=…)
+    Github,
+    /// {"summary", "diagnostics"}, documented in the README
+    Json,
 }

@@ -2,9 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, LineIndex};
+use toml::de::DeTable;
+
+use crate::diagnostic::{Diagnostic, LineIndex, Severity};
 use crate::fields::Reader;
+use crate::lint::Phrases;
 use crate::model::SectionKind;
+use crate::rules::{self, Level, Levels, RULES};
 use crate::sections::Synonyms;
 
 pub const FILE_NAME: &str = "rollbook.toml";
@@ -22,7 +26,28 @@ pub struct Config {
     /// Items per page on list pages.
     pub paginate: usize,
     pub synonyms: Synonyms,
+    /// `[rules]`: warnings switched off or raised to errors.
+    pub rules: Levels,
+    /// `[check] blameful_phrases`: wording the `blameful-language` rule flags.
+    pub blameful_phrases: Phrases,
 }
+
+/// Wording that puts the blame on people. Postmortems describe the system conditions that
+/// made a mistake possible; these phrases usually mean that a report does not.
+pub const BLAMEFUL_PHRASES: [&str; 12] = [
+    "human error",
+    "should have known",
+    "should have caught",
+    "should have noticed",
+    "careless",
+    "carelessness",
+    "negligence",
+    "fault of",
+    "'s fault",
+    "blame",
+    "blamed",
+    "to blame",
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -37,11 +62,13 @@ impl Default for Config {
             unsafe_html: false,
             paginate: 50,
             synonyms: Synonyms::default(),
+            rules: Levels::default(),
+            blameful_phrases: Phrases::new(BLAMEFUL_PHRASES.map(String::from).to_vec()),
         }
     }
 }
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 10] = [
     "title",
     "description",
     "base_url",
@@ -50,6 +77,8 @@ const KEYS: [&str; 8] = [
     "unsafe_html",
     "paginate",
     "sections",
+    "rules",
+    "check",
 ];
 
 impl Config {
@@ -153,6 +182,27 @@ impl Config {
                         }
                     }
                 }
+                "rules" => {
+                    if let Some(rules) = reader.table("rules", value) {
+                        read_rules(&mut reader, rules, &mut config.rules);
+                    }
+                }
+                "check" => {
+                    let Some(check) = reader.table("check", value) else {
+                        continue;
+                    };
+                    reader.check_keys(check, &["blameful_phrases"], "[check]");
+                    if let Some(phrases) = check.get("blameful_phrases")
+                        && let Some(list) = reader.string_list("blameful_phrases", phrases)
+                    {
+                        config.blameful_phrases = Phrases::new(
+                            list.into_iter()
+                                .map(|p| p.trim().to_string())
+                                .filter(|p| !p.is_empty())
+                                .collect(),
+                        );
+                    }
+                }
                 _ => {}
             }
         }
@@ -166,6 +216,33 @@ impl Config {
 
     pub fn set_base_url(&mut self, url: &str) {
         self.base_url = normalize_base_url(url);
+    }
+}
+
+/// `[rules]`: `rule-id = "off" | "warning" | "error"` for warnings; errors stay errors.
+fn read_rules(reader: &mut Reader<'_>, table: &DeTable<'_>, levels: &mut Levels) {
+    let ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+    reader.check_keys(table, &ids, "[rules]");
+    for (key, value) in table.iter() {
+        let Some(rule) = rules::find(key.get_ref()) else {
+            continue;
+        };
+        let Some(name) = reader.one_of(rule.id, value, &Level::NAMES, "wrong-type") else {
+            continue;
+        };
+        let Some(level) = Level::from_name(&name) else {
+            continue;
+        };
+        if rule.default == Severity::Error && level != Level::Error {
+            reader.error(
+                value.span(),
+                "wrong-type",
+                format!("`{}` is an error and cannot be set to \"{name}\"", rule.id),
+                Some("errors stop the build because the site cannot be built right; only warnings can be switched off or raised".into()),
+            );
+            continue;
+        }
+        levels.set(rule, level);
     }
 }
 
@@ -201,6 +278,36 @@ mod tests {
         assert_eq!(
             config.synonyms.classify("Retro Notes"),
             Some(SectionKind::Lessons)
+        );
+    }
+
+    #[test]
+    fn rules_switch_warnings_off_or_raise_them() {
+        let text = "[rules]\nmissing-actions = \"off\"\nblameful-language = \"error\"\n[check]\nblameful_phrases = [\"Dropped the ball\"]\n";
+        let config = Config::parse(text, Path::new("rollbook.toml")).expect("valid");
+        assert!(config.rules.is_off("missing-actions"));
+        assert!(!config.rules.is_off("blameful-language"));
+        assert_eq!(config.blameful_phrases.list(), ["Dropped the ball"]);
+        assert_eq!(
+            config.blameful_phrases.find("We DROPPED the ball."),
+            [(3, 19)]
+        );
+    }
+
+    #[test]
+    fn errors_cannot_be_lowered_and_rule_names_are_checked() {
+        let text =
+            "[rules]\nbroken-link = \"off\"\nmissing-action = \"off\"\noverdue-action = \"loud\"\n";
+        let errors = Config::parse(text, Path::new("rollbook.toml")).expect_err("invalid");
+        let found: Vec<(&str, usize)> = errors.iter().map(|d| (d.rule, d.line)).collect();
+        assert_eq!(
+            found,
+            [("unknown-key", 3), ("wrong-type", 2), ("wrong-type", 4)],
+            "{errors:#?}"
+        );
+        assert_eq!(
+            errors[0].help.as_deref(),
+            Some("did you mean `missing-actions`?")
         );
     }
 

@@ -66,18 +66,24 @@ impl Diagnostic {
     }
 
     /// rustc-style text: the message, the place, the source line with a caret, the help.
-    pub fn render_human(&self) -> String {
-        let mut out = String::new();
-        let label = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+    pub fn render_human(&self, color: bool) -> String {
+        let paint = Paint { on: color };
+        let (label, tone) = match self.severity {
+            Severity::Error => ("error", RED),
+            Severity::Warning => ("warning", YELLOW),
         };
+        let mut out = String::new();
         // Writing to a String cannot fail, so `format!` and `push_str` are enough.
-        out.push_str(&format!("{label}[{}]: {}\n", self.rule, self.message));
+        out.push_str(&format!(
+            "{}{}\n",
+            paint.text(&format!("{label}[{}]", self.rule), tone),
+            paint.text(&format!(": {}", self.message), BOLD)
+        ));
         let gutter = self.line.to_string().len();
         let pad = " ".repeat(gutter);
         out.push_str(&format!(
-            "{pad}--> {}:{}:{}\n",
+            "{pad}{} {}:{}:{}\n",
+            paint.text("-->", BLUE),
             self.file.display(),
             self.line,
             self.column
@@ -94,16 +100,76 @@ impl Diagnostic {
                 .take(self.column.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            out.push_str(&format!("{pad} |\n{} | {shown}\n", self.line));
+            let bar = paint.text("|", BLUE);
+            out.push_str(&format!("{pad} {bar}\n"));
             out.push_str(&format!(
-                "{pad} | {caret_pad}{}\n",
-                "^".repeat(width.min(80))
+                "{} {bar} {shown}\n",
+                paint.text(&self.line.to_string(), BLUE)
+            ));
+            out.push_str(&format!(
+                "{pad} {bar} {caret_pad}{}\n",
+                paint.text(&"^".repeat(width.min(80)), tone)
             ));
         }
         if let Some(help) = &self.help {
-            out.push_str(&format!("{pad} = help: {help}\n"));
+            out.push_str(&format!("{pad} {} {help}\n", paint.text("= help:", BOLD)));
         }
         out
+    }
+
+    /// A GitHub Actions workflow command, so the problem shows on the pull request's diff.
+    pub fn render_github(&self) -> String {
+        let command = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut message = self.message.clone();
+        if let Some(help) = &self.help {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        format!(
+            "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            github_property(&self.file.display().to_string()),
+            self.line,
+            self.column,
+            self.end_line,
+            self.end_column.max(self.column),
+            github_property(self.rule),
+            github_data(&message)
+        )
+    }
+}
+
+/// Workflow command data: `%`, CR and LF escaped.
+fn github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Workflow command properties: as data, plus `:` and `,`.
+fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const BLUE: &str = "\x1b[1;34m";
+const BOLD: &str = "\x1b[1m";
+
+/// ANSI colour when it is on, plain text otherwise.
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn text(&self, text: &str, style: &str) -> String {
+        if self.on {
+            format!("{style}{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 }
 
@@ -177,10 +243,10 @@ pub fn nearest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .map(|(_, c)| c)
 }
 
-/// Prints diagnostics for a person, sorted, followed by nothing else.
-pub fn print_human(diagnostics: &[Diagnostic]) {
+/// Prints diagnostics for a person on stderr, in the order given.
+pub fn print_human(diagnostics: &[Diagnostic], color: bool) {
     for d in diagnostics {
-        eprintln!("{}", d.render_human());
+        eprintln!("{}", d.render_human(color));
     }
 }
 
@@ -221,7 +287,7 @@ mod tests {
                 "unknown key `sevrity`",
             )
             .with_help("did you mean `severity`?");
-        let out = d.render_human();
+        let out = d.render_human(false);
         assert!(
             out.contains("error[unknown-key]: unknown key `sevrity`"),
             "{out}"
@@ -230,5 +296,31 @@ mod tests {
         assert!(out.contains("2 | sevrity = \"high\""), "{out}");
         assert!(out.contains("| ^^^^^^^\n"), "{out}");
         assert!(out.contains("= help: did you mean `severity`?"), "{out}");
+    }
+
+    #[test]
+    fn colour_is_only_added_when_asked_for() {
+        let text = "x\n";
+        let d = LineIndex::new(text).diagnostic(Path::new("a.md"), 0..1, "r", "m");
+        assert!(!d.render_human(false).contains('\x1b'));
+        assert!(d.render_human(true).contains("\x1b[1;31merror[r]\x1b[0m"));
+    }
+
+    #[test]
+    fn github_commands_escape_their_fields() {
+        let text = "x\n";
+        let d = LineIndex::new(text)
+            .diagnostic(
+                Path::new("content/a,b.md"),
+                0..1,
+                "unknown-key",
+                "50% off: no",
+            )
+            .with_help("fix\nit")
+            .warning();
+        assert_eq!(
+            d.render_github(),
+            "::warning file=content/a%2Cb.md,line=1,col=1,endLine=1,endColumn=2,title=unknown-key::50%25 off: no%0Ahelp: fix%0Ait"
+        );
     }
 }

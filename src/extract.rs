@@ -329,6 +329,9 @@ impl<'w, 'a> Walker<'w, 'a> {
             };
             let text = trim_separators(&collapse_whitespace(&raw[..cut]));
             if !text.is_empty() {
+                if let Some(due) = &meta.bad_due {
+                    self.warn_due(item, due);
+                }
                 let html = self.cut_html(&parts.own, 0..cut);
                 let done =
                     parts.checked.unwrap_or(false) || meta.status.as_deref().is_some_and(is_done);
@@ -406,7 +409,7 @@ impl<'w, 'a> Walker<'w, 'a> {
                 fields.ticket = meta.ticket;
                 fields.priority = meta.priority;
                 fields.kind = meta.kind.map(|k| normalize_type(&k));
-                due_text = meta.due.map(|d| d.to_string());
+                due_text = meta.due.map(|d| d.to_string()).or(meta.bad_due);
                 status = meta.status;
                 continue;
             }
@@ -676,6 +679,8 @@ struct Metadata {
     kind: Option<String>,
     priority: Option<String>,
     status: Option<String>,
+    /// An explicit `due:` that is not a date, for a warning.
+    bad_due: Option<String>,
 }
 
 /// A trailing `(owner: @x, due: 2024-02-15, ticket: T)` and the byte offset where it starts.
@@ -718,7 +723,10 @@ fn parse_metadata(inner: &str) -> Option<Metadata> {
             Some((key, value)) if !value.is_empty() => {
                 match key {
                     "owner" => meta.owner = Some(value.to_string()),
-                    "due" => meta.due = Some(parse_date(value)?),
+                    "due" => match parse_date(value) {
+                        Some(date) => meta.due = Some(date),
+                        None => meta.bad_due = Some(value.to_string()),
+                    },
                     "ticket" => meta.ticket = Some(value.to_string()),
                     "type" => meta.kind = Some(value.to_string()),
                     "priority" => meta.priority = Some(value.to_string()),

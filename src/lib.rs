@@ -4,6 +4,7 @@
 //! The data flows one way: [`load`] → [`parse`] ([`frontmatter`], [`markdown`], [`extract`])
 //! → [`model`] ([`site`]) → [`render`] → [`write`].
 
+pub mod analysis;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -11,11 +12,13 @@ pub mod diagnostic;
 pub(crate) mod extract;
 pub(crate) mod fields;
 pub mod frontmatter;
+pub mod lint;
 pub mod load;
 pub(crate) mod markdown;
 pub mod model;
 pub mod parse;
 pub mod render;
+pub mod rules;
 pub mod scaffold;
 pub mod sections;
 pub mod site;

@@ -36,16 +36,40 @@ pub fn load_content(root: &Path) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), L
         return Err(LoadError::NoContent(root.to_path_buf()));
     }
     let mut paths = Vec::new();
+    let mut diagnostics = Vec::new();
     let walker = WalkDir::new(&content)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
-        let entry = entry.map_err(|source| LoadError::Walk {
-            path: content.clone(),
-            source,
-        })?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // A dangling symlink or an unreadable directory below content/ is one problem
+            // among others; only content/ itself failing stops everything.
+            Err(source) if source.depth() > 0 && source.path().is_some() => {
+                let path = source.path().unwrap_or(&content);
+                let shown = path.strip_prefix(root).unwrap_or(path);
+                let reason = source
+                    .io_error()
+                    .map_or_else(|| source.to_string(), ToString::to_string);
+                diagnostics.push(
+                    Diagnostic::file_error(
+                        shown,
+                        "unreadable-file",
+                        format!("cannot read {}: {reason}", shown.display()),
+                    )
+                    .with_help("fix or remove it: a symlink must point at an existing file inside the repository, and directories must be readable"),
+                );
+                continue;
+            }
+            Err(source) => {
+                return Err(LoadError::Walk {
+                    path: content.clone(),
+                    source,
+                });
+            }
+        };
         let is_markdown =
             entry.file_type().is_file() && entry.path().extension().is_some_and(|ext| ext == "md");
         if is_markdown {
@@ -57,7 +81,6 @@ pub fn load_content(root: &Path) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), L
         .map(|path| read_source(root, &content, path))
         .collect();
     let mut files = Vec::with_capacity(results.len());
-    let mut diagnostics = Vec::new();
     for result in results {
         match result {
             Ok(file) => files.push(file),

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Init { dir } => cmd::init::run(&dir),
         Command::New { title, root } => cmd::new::run(&title, &root),
         Command::Build(args) => cmd::build::run(&args),
+        Command::Check(args) => cmd::check::run(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -161,6 +161,51 @@ pub(crate) struct BodyPlace<'a> {
     pub content_path: &'a str,
 }
 
+impl BodyPlace<'_> {
+    /// A link found at `range` of the body, with its position for messages.
+    fn link(&self, range: &Range<usize>, target: String, fragment: &str) -> ReportLink {
+        let (line, column) = self.index.position(self.body_start + range.start);
+        let (end_line, end_column) = self.index.position(self.body_start + range.end);
+        // A link that wraps onto the next line is underlined by its first character.
+        let end_column = if end_line == line {
+            end_column
+        } else {
+            column + 1
+        };
+        ReportLink {
+            line,
+            column,
+            end_column,
+            source_line: self.index.line_text(line).unwrap_or_default().to_string(),
+            target,
+            fragment: percent_decode(fragment),
+        }
+    }
+}
+
+/// `%20` and the like in a fragment, as a browser decodes them before looking for the id.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
+}
+
 /// The events as they will be rendered, one per parsed event (`None` = dropped).
 pub(crate) struct Sanitized<'a> {
     pub events: Vec<Option<Event<'a>>>,
@@ -225,23 +270,17 @@ pub(crate) fn sanitize<'a>(
                 if is_script_url(dest_url) && !unsafe_html {
                     open_links.push(true);
                     None
+                } else if let Some(fragment) = dest_url.strip_prefix('#') {
+                    links.push(place.link(range, place.content_path.to_string(), fragment));
+                    open_links.push(false);
+                    Some(event.clone())
                 } else if let Some((target, fragment)) = report_target(dest_url, place.content_path)
                 {
-                    let (line, column) = place.index.position(place.body_start + range.start);
-                    let (end_line, end_column) = place.index.position(place.body_start + range.end);
-                    // A link that wraps onto the next line is underlined by its first character.
-                    let end_column = if end_line == line {
-                        end_column
-                    } else {
-                        column + 1
-                    };
-                    links.push(ReportLink {
-                        line,
-                        column,
-                        end_column,
-                        source_line: place.index.line_text(line).unwrap_or_default().to_string(),
-                        target: target.clone(),
-                    });
+                    links.push(place.link(
+                        range,
+                        target.clone(),
+                        fragment.strip_prefix('#').unwrap_or_default(),
+                    ));
                     open_links.push(false);
                     let page = crate::model::report_url(&report_id_of(&target));
                     Some(Event::Start(Tag::Link {
@@ -487,6 +526,25 @@ mod tests {
         let targets: Vec<&str> = links.iter().map(|l| l.target.as_str()).collect();
         assert_eq!(targets, ["2023/b.md", "2022/c.md"]);
         assert_eq!((links[0].line, links[0].column), (3, 5));
+        assert_eq!(
+            (links[0].fragment.as_str(), links[1].fragment.as_str()),
+            ("impact", "")
+        );
+    }
+
+    #[test]
+    fn links_within_the_page_are_kept_and_recorded() {
+        let (html, links) = render(
+            "## Root cause
+
+See [below](#root%2Dcause).
+",
+            false,
+        );
+        assert!(html.contains("href=\"#root%2Dcause\""), "{html}");
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].target, "2024/a.md");
+        assert_eq!(links[0].fragment, "root-cause");
     }
 
     #[test]

@@ -287,11 +287,14 @@ impl Action {
     }
 }
 
-/// A link in a report body to another report's Markdown file.
+/// A link in a report body to another report's Markdown file, or to an anchor on the
+/// report's own page (`#…`, with `target` the report's own path).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportLink {
     /// The target, relative to `content/`, with `/` separators.
     pub target: String,
+    /// The anchor linked to, without `#`, percent-decoded; empty for the top of the page.
+    pub fragment: String,
     pub line: usize,
     pub column: usize,
     pub end_column: usize,
@@ -336,7 +339,24 @@ pub struct Report {
     pub lessons: Vec<Lesson>,
     pub actions: Vec<Action>,
     pub links: Vec<ReportLink>,
+    /// The ids of the body's headings, which links may point at; lessons and actions have
+    /// their own anchors.
+    pub heading_ids: Vec<String>,
 }
+
+impl Report {
+    /// Whether the report page has an element with this id: a heading, a lesson, an action,
+    /// or one of the sections every report page has.
+    pub fn has_anchor(&self, id: &str) -> bool {
+        PAGE_ANCHORS.contains(&id)
+            || self.heading_ids.iter().any(|h| h == id)
+            || self.lessons.iter().any(|l| l.anchor == id)
+            || self.actions.iter().any(|a| a.anchor == id)
+    }
+}
+
+/// Ids that the report page itself gives to its lessons and actions sections.
+pub const PAGE_ANCHORS: [&str; 2] = ["rollbook-lessons", "rollbook-actions"];
 
 impl Report {
     /// The report page's link target, relative to the site root.

@@ -1,10 +1,13 @@
 //! One source file → one complete `Report`: front matter, body HTML, table of contents,
 //! sections, lessons and actions.
 
+use jiff::civil::Date;
+
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, LineIndex};
 use crate::extract::extract;
 use crate::frontmatter;
+use crate::lint::{Subject, lint};
 use crate::load::SourceFile;
 use crate::markdown::{self, BodyPlace};
 use crate::model::{Report, Section};
@@ -16,7 +19,15 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-pub fn parse_report(file: &SourceFile, config: &Config) -> Parsed {
+/// What a parse is for: a build renders each body to HTML, a check only needs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Build,
+    Check,
+}
+
+/// Parses one file and lints the result. `today` decides which actions are overdue.
+pub fn parse_report(file: &SourceFile, config: &Config, today: Date, purpose: Purpose) -> Parsed {
     let index = LineIndex::new(&file.text);
     let split = match frontmatter::split(&file.text, &index, &file.path) {
         Ok(split) => split,
@@ -45,9 +56,28 @@ pub fn parse_report(file: &SourceFile, config: &Config) -> Parsed {
     };
     let sanitized = markdown::sanitize(&doc, &place, config.unsafe_html);
     let extracted = extract(&mut doc, &sanitized, &place);
-    let mut html = markdown::render_body(&sanitized, &extracted.anchors);
-    // Every report's HTML stays in memory until rendering; drop the growth slack.
-    html.shrink_to_fit();
+    let mut diagnostics = extracted.diagnostics;
+    diagnostics.extend(lint(
+        &Subject {
+            doc: &doc,
+            place: &place,
+            body: split.body,
+            meta: &meta,
+            lessons: &extracted.lessons,
+            actions: &extracted.actions,
+        },
+        config,
+        today,
+    ));
+    let html = match purpose {
+        Purpose::Build => {
+            let mut html = markdown::render_body(&sanitized, &extracted.anchors);
+            // Every report's HTML stays in memory until rendering; drop the growth slack.
+            html.shrink_to_fit();
+            html
+        }
+        Purpose::Check => String::new(),
+    };
     let sections: Vec<Section> = doc
         .sections
         .iter()
@@ -81,10 +111,11 @@ pub fn parse_report(file: &SourceFile, config: &Config) -> Parsed {
         lessons: extracted.lessons,
         actions: extracted.actions,
         links: sanitized.links,
+        heading_ids: doc.headings.iter().map(|h| h.id.clone()).collect(),
         meta,
     };
     Parsed {
         report: Some(report),
-        diagnostics: extracted.diagnostics,
+        diagnostics,
     }
 }

@@ -11,8 +11,11 @@ use crate::model::{Report, Site, Status};
 
 /// Assembles the site. Errors here (duplicate ids, links to missing reports) are content
 /// errors like any other; the site is still returned so that every problem is reported.
+/// `unparsed` holds the content paths of files that exist but had errors of their own: links
+/// to them are not reported again as links to missing reports.
 pub fn assemble(
     reports: Vec<Report>,
+    unparsed: &HashSet<String>,
     config: &Config,
     drafts: bool,
     today: Date,
@@ -53,9 +56,9 @@ pub fn assemble(
         .collect();
     let stems: HashSet<&str> = reports.iter().map(|r| r.id.as_str()).collect();
     for report in &reports {
-        if report.meta.status == Status::Draft && !drafts {
-            continue;
-        }
+        // Drafts are checked too: they are published later, and `check` and `build` must
+        // agree on what is an error.
+        let published = drafts || report.meta.status != Status::Draft;
         for link in &report.links {
             let diagnostic = |rule: &'static str,
                               message: String,
@@ -73,6 +76,7 @@ pub fn assemble(
                 source_line: Some(link.source_line.clone()),
             };
             match paths.get(link.target.as_str()) {
+                None if unparsed.contains(&link.target) => {}
                 None => {
                     let stem = crate::markdown::report_id_of(&link.target);
                     let help = if stems.contains(stem.as_str()) {
@@ -94,15 +98,24 @@ pub fn assemble(
                         Severity::Error,
                     ));
                 }
-                Some(target) if target.meta.status == Status::Draft && !drafts => {
-                    diagnostics.push(diagnostic(
-                        "link-to-draft",
-                        format!("link to a draft report ({}), which is not published", target.source.display()),
-                        "publish the linked report (status = \"review\" or \"final\") or build with --drafts".to_string(),
-                        Severity::Warning,
-                    ));
+                Some(target) => {
+                    if !link.fragment.is_empty() && !target.has_anchor(&link.fragment) {
+                        diagnostics.push(diagnostic(
+                            "broken-anchor",
+                            missing_anchor_message(report, target, &link.fragment),
+                            anchor_help(target, &link.fragment),
+                            Severity::Error,
+                        ));
+                    }
+                    if published && target.meta.status == Status::Draft && !drafts {
+                        diagnostics.push(diagnostic(
+                            "link-to-draft",
+                            format!("link to a draft report ({}), which is not published", target.source.display()),
+                            "publish the linked report (status = \"review\" or \"final\") or build with --drafts".to_string(),
+                            Severity::Warning,
+                        ));
+                    }
                 }
-                Some(_) => {}
             }
         }
     }
@@ -112,4 +125,32 @@ pub fn assemble(
         .filter(|r| drafts || r.meta.status != Status::Draft)
         .collect();
     (Site::new(published, &config.severities, today), diagnostics)
+}
+
+fn missing_anchor_message(from: &Report, target: &Report, fragment: &str) -> String {
+    if std::ptr::eq(from, target) {
+        format!("link to `#{fragment}`, which is not an anchor on this report's page")
+    } else {
+        format!(
+            "link to `#{fragment}`, which is not an anchor on the page of {}",
+            target.source.display()
+        )
+    }
+}
+
+/// The nearest heading, lesson or action id, or where ids come from.
+fn anchor_help(target: &Report, fragment: &str) -> String {
+    let ids = target
+        .heading_ids
+        .iter()
+        .chain(target.lessons.iter().map(|l| &l.anchor))
+        .chain(target.actions.iter().map(|a| &a.anchor))
+        .map(String::as_str);
+    let ids: Vec<&str> = ids.collect();
+    // Numbered headings get numbered ids: `#root-cause` is most likely `#4-2-root-cause-analysis`.
+    let containing = ids.iter().find(|id| id.contains(fragment)).copied();
+    match containing.or_else(|| crate::diagnostic::nearest(fragment, ids.iter().copied())) {
+        Some(id) => format!("did you mean `#{id}`?"),
+        None => "a heading's anchor is its text in lower case with dashes, e.g. `## Root cause` is `#root-cause`; lessons and actions have the anchors shown on the report page".to_string(),
+    }
 }

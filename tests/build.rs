@@ -193,7 +193,8 @@ fn report_page_shows_metadata_toc_body_and_anchored_lessons_and_actions() {
     );
     let webhook = site.read("public/reports/2025-05-27-webhook-backlog.html");
     assert!(
-        webhook.contains("href=\"../reports/2024-01-26-payments-pool.html#root-cause\""),
+        webhook
+            .contains("href=\"../reports/2024-01-26-payments-pool.html#4-2-root-cause-analysis\""),
         "@/ links keep their fragment"
     );
 }

@@ -8,14 +8,13 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::analysis::{Analysis, Hooks, Options, analyze, sort};
 use crate::cli::BuildArgs;
-use crate::cmd::{Outcome, interactive, today};
+use crate::cmd::{Outcome, Stream, color, display_path, interactive, relative_to_cwd, today};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, print_human};
-use crate::load::load_content;
-use crate::parse::parse_report;
+use crate::parse::Purpose;
 use crate::render::Renderer;
-use crate::site::assemble;
 use crate::theme::{Theme, static_files};
 use crate::write::Staging;
 
@@ -27,7 +26,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     }
     let mut config = match Config::load(root) {
         Ok(config) => config,
-        Err(diagnostics) => return Ok(report_problems(diagnostics)),
+        Err(diagnostics) => return Ok(report_problems(diagnostics, root)),
     };
     if let Some(url) = &args.base_url {
         config.set_base_url(url);
@@ -39,45 +38,55 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     let today = today()?;
 
     let timings = Timings::new();
-    let (sources, mut diagnostics) = load_content(root)?;
-    timings.mark("load");
     let progress = Progress::new(interactive());
-    let bar = progress.stage(sources.len(), "parsing");
-    // Each file's text is dropped as soon as it is parsed.
-    let parsed: Vec<_> = sources
-        .into_par_iter()
-        .map(|file| {
-            let parsed = parse_report(&file, &config);
+    let parsing = std::sync::OnceLock::<ProgressBar>::new();
+    let options = Options {
+        today,
+        drafts: args.drafts,
+        purpose: Purpose::Build,
+    };
+    let loaded = |files: usize| {
+        timings.mark("load");
+        let _ = parsing.set(progress.stage(files, "parsing"));
+    };
+    let parsed = || {
+        if let Some(bar) = parsing.get() {
             bar.inc(1);
-            parsed
-        })
-        .collect();
-    bar.finish_and_clear();
-    timings.mark("parse");
-    let mut reports = Vec::with_capacity(parsed.len());
-    for p in parsed {
-        diagnostics.extend(p.diagnostics);
-        reports.extend(p.report);
+        }
+    };
+    let analysis = analyze(
+        root,
+        &config,
+        &options,
+        &Hooks {
+            loaded: &loaded,
+            parsed: &parsed,
+        },
+    )?;
+    if let Some(bar) = parsing.get() {
+        bar.finish_and_clear();
     }
-    let (site, site_diagnostics) = assemble(reports, &config, args.drafts, today);
-    diagnostics.extend(site_diagnostics);
+    timings.mark("parse");
+    let Analysis {
+        site, diagnostics, ..
+    } = analysis;
     let mut theme = match Theme::load(root) {
         Ok(theme) => theme,
         Err(theme_diagnostics) => {
-            diagnostics.extend(theme_diagnostics);
-            return Ok(report_problems(diagnostics));
+            let mut all = diagnostics;
+            all.extend(theme_diagnostics);
+            return Ok(report_problems(all, root));
         }
     };
     if diagnostics.iter().any(Diagnostic::is_error) {
-        return Ok(report_problems(diagnostics));
+        return Ok(report_problems(diagnostics, root));
     }
     let warnings = diagnostics.len();
-    sort(&mut diagnostics);
-    print_human(&diagnostics);
+    print_problems(&diagnostics, root);
 
     let statics = match static_files(root) {
         Ok(files) => files,
-        Err(static_diagnostics) => return Ok(report_problems(static_diagnostics)),
+        Err(static_diagnostics) => return Ok(report_problems(static_diagnostics, root)),
     };
     timings.mark("assemble");
     let renderer = Renderer::new(&site, &config, &mut theme);
@@ -136,14 +145,37 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn sort(diagnostics: &mut [Diagnostic]) {
-    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+/// How many warnings a build prints in full; `rollbook check` lists them all.
+const WARNINGS_SHOWN: usize = 20;
+
+/// Every error, and the first few warnings, then how many warnings were left out.
+fn print_problems(diagnostics: &[Diagnostic], root: &Path) {
+    let mut warnings = 0;
+    let shown: Vec<Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| {
+            if d.is_error() {
+                return true;
+            }
+            warnings += 1;
+            warnings <= WARNINGS_SHOWN
+        })
+        .cloned()
+        .collect();
+    print_human(&relative_to_cwd(&shown, root), color(Stream::Stderr));
+    if warnings > WARNINGS_SHOWN {
+        let more = warnings - WARNINGS_SHOWN;
+        eprintln!(
+            "warning: {more} more warning{}; `rollbook check` lists them all",
+            plural(more)
+        );
+    }
 }
 
-/// Prints every problem and the count line; the build writes nothing.
-fn report_problems(mut diagnostics: Vec<Diagnostic>) -> Outcome {
+/// Prints every error and the count line; the build writes nothing.
+fn report_problems(mut diagnostics: Vec<Diagnostic>, root: &Path) -> Outcome {
     sort(&mut diagnostics);
-    print_human(&diagnostics);
+    print_problems(&diagnostics, root);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     let files: std::collections::HashSet<&Path> =
@@ -171,15 +203,6 @@ fn tidy(path: &Path) -> PathBuf {
     path.components()
         .filter(|c| !matches!(c, std::path::Component::CurDir))
         .collect()
-}
-
-fn display_path(path: &Path) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let shown: PathBuf = path
-        .strip_prefix(&cwd)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf());
-    shown.display().to_string()
 }
 
 /// Stage timings on stderr when `ROLLBOOK_TIMINGS` is set, for benchmarking.

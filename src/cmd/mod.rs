@@ -2,8 +2,13 @@
 //! bad usage or an environment failure (exit code 2).
 
 pub mod build;
+pub mod check;
 pub mod init;
 pub mod new;
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
 
 /// How a command ended when it could do its job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +23,61 @@ pub fn interactive() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "false")
+}
+
+/// The two streams a command writes to.
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Colour on a terminal only, and never when `NO_COLOR` is set (no-color.org) or in CI.
+pub fn color(stream: Stream) -> bool {
+    use std::io::IsTerminal;
+    let terminal = match stream {
+        Stream::Stdout => std::io::stdout().is_terminal(),
+        Stream::Stderr => std::io::stderr().is_terminal(),
+    };
+    terminal
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "false")
+}
+
+/// A path as a person would type it from the current directory.
+pub fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let shown: PathBuf = path
+        .strip_prefix(&cwd)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf());
+    shown.display().to_string()
+}
+
+/// Diagnostics name files relative to the site root; messages name them from the current
+/// directory, so that `file:line` opens from the terminal and GitHub finds them in the
+/// repository when the site is a sub-directory of it.
+pub fn relative_to_cwd(diagnostics: &[Diagnostic], root: &Path) -> Vec<Diagnostic> {
+    let cwd = std::env::current_dir().ok();
+    let root = match &cwd {
+        Some(cwd) if root.is_relative() => cwd.join(root),
+        _ => root.to_path_buf(),
+    };
+    diagnostics
+        .iter()
+        .map(|d| {
+            let full: PathBuf = root
+                .join(&d.file)
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+            let file = cwd
+                .as_deref()
+                .and_then(|cwd| full.strip_prefix(cwd).ok())
+                .map_or(full.clone(), Path::to_path_buf);
+            Diagnostic { file, ..d.clone() }
+        })
+        .collect()
 }
 
 /// The build date: `SOURCE_DATE_EPOCH` when set (reproducible builds), otherwise today, in UTC.

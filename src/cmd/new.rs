@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::cmd::{Outcome, today};
+use crate::cmd::{Outcome, Stream, color, today};
 use crate::config::Config;
 use crate::diagnostic::print_human;
 use crate::scaffold::{new_report, report_file_name};
@@ -19,7 +19,7 @@ pub fn run(title: &str, root: &Path) -> anyhow::Result<Outcome> {
     let config = match Config::load(root) {
         Ok(config) => config,
         Err(diagnostics) => {
-            print_human(&diagnostics);
+            print_human(&diagnostics, color(Stream::Stderr));
             return Ok(Outcome::ContentErrors);
         }
     };

@@ -1,0 +1,105 @@
+//! What `build` and `check` share: every file below `content/` loaded, parsed, linted and
+//! assembled into the site, with the site's `[rules]` levels applied. Because both commands
+//! run this, `build` fails on exactly the errors `check` reports, with the same messages.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use jiff::civil::Date;
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::diagnostic::Diagnostic;
+use crate::load::load_content;
+use crate::model::Site;
+use crate::parse::{Purpose, parse_report};
+use crate::site::assemble;
+
+pub struct Options {
+    /// The date overdue actions are measured against.
+    pub today: Date,
+    /// Whether drafts are published (they are checked either way).
+    pub drafts: bool,
+    pub purpose: Purpose,
+}
+
+/// Callbacks for progress bars and stage timings.
+pub struct Hooks<'a> {
+    /// Called once the files are known, with how many there are.
+    pub loaded: &'a dyn Fn(usize),
+    /// Called after each file is parsed, from any thread.
+    pub parsed: &'a (dyn Fn() + Sync),
+}
+
+impl Hooks<'_> {
+    pub const NONE: Hooks<'static> = Hooks {
+        loaded: &|_| {},
+        parsed: &|| {},
+    };
+}
+
+pub struct Analysis {
+    pub site: Site,
+    /// Every problem found, sorted by file, line and column.
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many report files were checked, drafts included.
+    pub files: usize,
+}
+
+impl Analysis {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+}
+
+/// Loads and checks every report. An `Err` is an environment failure (e.g. no `content/`);
+/// problems with the content are in the returned diagnostics.
+pub fn analyze(
+    root: &Path,
+    config: &Config,
+    options: &Options,
+    hooks: &Hooks<'_>,
+) -> anyhow::Result<Analysis> {
+    let (sources, mut diagnostics) = load_content(root)?;
+    let files = sources.len() + diagnostics.len();
+    (hooks.loaded)(sources.len());
+    // Each file's text is dropped as soon as it is parsed.
+    let parsed: Vec<_> = sources
+        .into_par_iter()
+        .map(|file| {
+            let parsed = parse_report(&file, config, options.today, options.purpose);
+            (hooks.parsed)();
+            (parsed, file.content_path)
+        })
+        .collect();
+    let mut reports = Vec::with_capacity(parsed.len());
+    let mut unparsed = HashSet::new();
+    for (p, content_path) in parsed {
+        diagnostics.extend(p.diagnostics);
+        match p.report {
+            Some(report) => reports.push(report),
+            None => {
+                unparsed.insert(content_path);
+            }
+        }
+    }
+    let (site, site_diagnostics) =
+        assemble(reports, &unparsed, config, options.drafts, options.today);
+    diagnostics.extend(site_diagnostics);
+    config.rules.apply(&mut diagnostics);
+    sort(&mut diagnostics);
+    Ok(Analysis {
+        site,
+        diagnostics,
+        files,
+    })
+}
+
+/// By file, then position, then rule, so output is stable run to run.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
