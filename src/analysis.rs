@@ -2,7 +2,7 @@
 //! assembled into the site, with the site's `[rules]` levels applied. Because both commands
 //! run this, `build` fails on exactly the errors `check` reports, with the same messages.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use jiff::civil::Date;
@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
+use crate::freshness::Stamp;
 use crate::load::load_content;
 use crate::model::Site;
 use crate::parse::{Purpose, parse_report};
@@ -44,6 +45,9 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// How many report files were checked, drafts included.
     pub files: usize,
+    /// Each readable report file (relative to `content/`) as it was read, for the search
+    /// index's manifest.
+    pub stamps: BTreeMap<String, Stamp>,
 }
 
 impl Analysis {
@@ -67,6 +71,10 @@ pub fn analyze(
     let (sources, mut diagnostics) = load_content(root)?;
     let files = sources.len() + diagnostics.len();
     (hooks.loaded)(sources.len());
+    let stamps = sources
+        .iter()
+        .map(|f| (f.content_path.clone(), f.stamp))
+        .collect();
     // Each file's text is dropped as soon as it is parsed.
     let parsed: Vec<_> = sources
         .into_par_iter()
@@ -96,6 +104,7 @@ pub fn analyze(
         site,
         diagnostics,
         files,
+        stamps,
     })
 }
 

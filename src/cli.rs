@@ -36,6 +36,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Check every report and list every problem, for people, GitHub Actions or JSON
     Check(CheckArgs),
+    /// Search reports, lessons and corrective actions (reindexes what changed first)
+    Search(SearchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,4 +77,61 @@ pub enum Format {
     Github,
     /// {"summary", "diagnostics"}, documented in the README
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Query syntax: words (any may match, more matches rank higher), \"a phrase\", +required, -excluded, field:value (service:, tag:, team:, severity:, section:root_cause, kind:, state:, owner:…), (a OR b)."
+)]
+pub struct SearchArgs {
+    /// The query, e.g. "connection pool exhausted" or '"replica lag" +service:inventory-api'
+    #[arg(allow_hyphen_values = true)]
+    pub query: String,
+    /// The site root (the directory holding content/)
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Only this kind of hit (repeat for several)
+    #[arg(long, value_enum)]
+    pub kind: Vec<KindArg>,
+    /// Only reports of this severity (repeat for several)
+    #[arg(long)]
+    pub severity: Vec<String>,
+    /// Only reports about this service (repeat for several)
+    #[arg(long)]
+    pub service: Vec<String>,
+    /// Only reports with this tag (repeat for several)
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Only reports of this team (repeat for several)
+    #[arg(long)]
+    pub team: Vec<String>,
+    /// Only reports dated on or after this day (YYYY-MM-DD)
+    #[arg(long, value_parser = parse_date)]
+    pub since: Option<jiff::civil::Date>,
+    /// Only reports dated on or before this day (YYYY-MM-DD)
+    #[arg(long, value_parser = parse_date)]
+    pub until: Option<jiff::civil::Date>,
+    /// Only open corrective actions
+    #[arg(long)]
+    pub open: bool,
+    /// How many hits to show
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub limit: u16,
+    /// Print {"total", "hits": [...]} as JSON (documented in the README)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Report,
+    Lesson,
+    Action,
+    /// A recognised section of a report (summary, root cause, impact…)
+    Section,
+}
+
+fn parse_date(text: &str) -> Result<jiff::civil::Date, String> {
+    text.parse::<jiff::civil::Date>()
+        .map_err(|_| format!("`{text}` is not a date; write it as YYYY-MM-DD, e.g. 2024-01-26"))
 }

@@ -5,21 +5,27 @@
 //! → [`model`] ([`site`]) → [`render`] → [`write`].
 
 pub mod analysis;
+pub mod analyzer;
 pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod diagnostic;
 pub(crate) mod extract;
 pub(crate) mod fields;
+pub mod freshness;
 pub mod frontmatter;
+pub mod index;
 pub mod lint;
 pub mod load;
 pub(crate) mod markdown;
 pub mod model;
 pub mod parse;
+pub mod reindex;
+pub mod related;
 pub mod render;
 pub mod rules;
 pub mod scaffold;
+pub mod search;
 pub mod sections;
 pub mod site;
 pub mod slug;

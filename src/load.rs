@@ -15,6 +15,8 @@ pub struct SourceFile {
     /// Relative to `content/`, with `/` separators: `2024/checkout.md`.
     pub content_path: String,
     pub text: String,
+    /// What the file was when it was read, to tell later whether it changed.
+    pub stamp: crate::freshness::Stamp,
 }
 
 /// Why `content/` could not be walked at all (an environment problem, not a content one).
@@ -91,9 +93,20 @@ pub fn load_content(root: &Path) -> Result<(Vec<SourceFile>, Vec<Diagnostic>), L
     Ok((files, diagnostics))
 }
 
+/// One report file, by its path relative to `content/` (for reindexing a changed file).
+pub fn read_one(root: &Path, content_path: &str) -> Result<SourceFile, Box<Diagnostic>> {
+    let content = root.join("content");
+    read_source(root, &content, &content.join(content_path))
+}
+
 fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
     let shown = path.strip_prefix(root).unwrap_or(path).to_path_buf();
     let content_path = slash_path(path.strip_prefix(content).unwrap_or(path));
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
     let bytes = std::fs::read(path).map_err(|e| {
         Box::new(
             Diagnostic::file_error(
@@ -104,6 +117,11 @@ fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, B
             .with_help("check the file's permissions"),
         )
     })?;
+    let stamp = crate::freshness::Stamp {
+        modified,
+        size: bytes.len() as u64,
+        hash: crate::freshness::hash(&bytes),
+    };
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
@@ -122,6 +140,7 @@ fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, B
         path: shown,
         content_path,
         text: normalize_text(text),
+        stamp,
     })
 }
 

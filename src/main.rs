@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::New { title, root } => cmd::new::run(&title, &root),
         Command::Build(args) => cmd::build::run(&args),
         Command::Check(args) => cmd::check::run(&args),
+        Command::Search(args) => cmd::search::run(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

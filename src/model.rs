@@ -27,6 +27,10 @@ impl Status {
             _ => None,
         }
     }
+
+    pub fn name(self) -> &'static str {
+        Status::NAMES[self as usize]
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +49,10 @@ impl Response {
             "roll-forward" => Some(Response::RollForward),
             _ => None,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        Response::NAMES[self as usize]
     }
 }
 
@@ -465,6 +473,8 @@ pub struct Site {
     pub taxonomies: Vec<Taxonomy>,
     /// The build date: today, or `SOURCE_DATE_EPOCH`.
     pub today: Date,
+    /// For each report (same order), its related reports, found by the search index.
+    pub related: Vec<Vec<crate::related::Related>>,
 }
 
 impl Site {
@@ -475,10 +485,12 @@ impl Site {
             .into_iter()
             .map(|kind| build_taxonomy(kind, &reports, severities))
             .collect();
+        let related = vec![Vec::new(); reports.len()];
         Site {
             reports,
             taxonomies,
             today,
+            related,
         }
     }
 

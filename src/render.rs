@@ -619,6 +619,13 @@ impl<'s> Renderer<'s> {
             lessons: Vec<LessonView<'a>>,
             actions: Vec<ActionView<'a>>,
             lesson_categories: Vec<CategoryCount<'a>>,
+            related: Vec<RelatedView<'a>>,
+        }
+        #[derive(Serialize)]
+        struct RelatedView<'a> {
+            #[serde(flatten)]
+            card: &'a Card,
+            reason: &'a str,
         }
         let mut lesson_categories: Vec<CategoryCount<'_>> = Vec::new();
         for lesson in &report.lessons {
@@ -654,6 +661,13 @@ impl<'s> Renderer<'s> {
                 .map(|a| ActionView::new(report, a, root, self.site.today))
                 .collect(),
             lesson_categories,
+            related: self.site.related[r]
+                .iter()
+                .map(|rel| RelatedView {
+                    card: &self.cards[rel.report],
+                    reason: &rel.reason,
+                })
+                .collect(),
         };
         context.insert("report", &view);
         context.insert("newer", &r.checked_sub(1).map(|i| &self.cards[i]));

@@ -242,6 +242,8 @@ pub struct ReportJson<'a> {
     duration_minutes: Option<i64>,
     lessons: Vec<LessonJson<'a>>,
     actions: Vec<ActionJson<'a>>,
+    /// Ids of related reports, most similar first.
+    related: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -287,7 +289,8 @@ impl<'a> ReportsJson<'a> {
         let reports = site
             .reports
             .iter()
-            .map(|r| {
+            .zip(&site.related)
+            .map(|(r, related)| {
                 let url = format!("{base_url}{}", r.url());
                 let timeline = r.meta.timeline.clone().unwrap_or_default();
                 ReportJson {
@@ -337,6 +340,10 @@ impl<'a> ReportsJson<'a> {
                             priority: a.priority.as_deref(),
                             url: format!("{url}#{}", a.anchor),
                         })
+                        .collect(),
+                    related: related
+                        .iter()
+                        .map(|rel| site.reports[rel.report].id.as_str())
                         .collect(),
                     url,
                 }

@@ -94,6 +94,21 @@ impl Staging {
         })
     }
 
+    /// A directory in the output, created, for code that writes its own files (the search
+    /// index). `relative` uses `/` and may not leave the output directory.
+    pub fn dir(&self, relative: &str) -> Result<PathBuf, WriteError> {
+        let relative_path = Path::new(relative);
+        if relative_path
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        {
+            return Err(WriteError::Escapes(relative.to_string()));
+        }
+        let path = self.temp.join(relative_path);
+        std::fs::create_dir_all(&path).map_err(io("create", &path))?;
+        Ok(path)
+    }
+
     /// Writes one file; `relative` uses `/` and may not leave the output directory.
     pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
         self.write_with(relative, |w| w.write_all(bytes))

@@ -13,6 +13,7 @@ use crate::cli::BuildArgs;
 use crate::cmd::{Outcome, Stream, color, display_path, interactive, relative_to_cwd, today};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, print_human};
+use crate::freshness::{Manifest, config_hash};
 use crate::parse::Purpose;
 use crate::render::Renderer;
 use crate::theme::{Theme, static_files};
@@ -68,7 +69,10 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     }
     timings.mark("parse");
     let Analysis {
-        site, diagnostics, ..
+        mut site,
+        diagnostics,
+        stamps,
+        ..
     } = analysis;
     let mut theme = match Theme::load(root) {
         Ok(theme) => theme,
@@ -83,15 +87,14 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     }
     let warnings = diagnostics.len();
     print_problems(&diagnostics, root);
+    // A large site has tens of thousands of warnings (overdue actions); they are printed.
+    drop(diagnostics);
 
     let statics = match static_files(root) {
         Ok(files) => files,
         Err(static_diagnostics) => return Ok(report_problems(static_diagnostics, root)),
     };
     timings.mark("assemble");
-    let renderer = Renderer::new(&site, &config, &mut theme);
-    let jobs = renderer.jobs();
-    let paths: Vec<String> = jobs.iter().map(|job| renderer.path(job)).collect();
     let staging = Staging::begin(&output).map_err(|e| {
         let help = e
             .help()
@@ -99,6 +102,18 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
             .unwrap_or_default();
         anyhow::anyhow!("{e}{help}")
     })?;
+    // model → index → related reports → render: report pages list what the index finds.
+    let index_dir = staging.dir(crate::index::DIR)?;
+    crate::index::create(&index_dir, &site.reports).context("cannot write the search index")?;
+    let manifest = Manifest::new(config_hash(root), args.drafts, stamps);
+    staging.write(crate::freshness::MANIFEST, manifest.to_json().as_bytes())?;
+    timings.mark("index");
+    site.related = crate::related::compute(&index_dir, &site.reports)
+        .context("cannot read the search index back for related reports")?;
+    timings.mark("related");
+    let renderer = Renderer::new(&site, &config, &mut theme);
+    let jobs = renderer.jobs();
+    let paths: Vec<String> = jobs.iter().map(|job| renderer.path(job)).collect();
     let bar = progress.stage(jobs.len(), "rendering");
     let rendered: Result<(), anyhow::Error> = jobs.par_iter().try_for_each(|job| {
         let out = renderer.render(job, &paths).map_err(anyhow::Error::msg)?;

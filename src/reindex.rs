@@ -1,0 +1,263 @@
+//! Keeps the search index in the output in step with `content/`, so that a search never
+//! answers from stale content: nothing to do when nothing changed, the changed reports only
+//! when the index is compatible, and a whole new index (without rendering the site) when
+//! there is none.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use jiff::civil::Date;
+use tantivy::Index;
+
+use crate::analysis::{Hooks, Options, analyze};
+use crate::config::Config;
+use crate::diagnostic::Diagnostic;
+use crate::freshness::{MANIFEST, Manifest, changes, config_hash};
+use crate::index::{self, Fields};
+use crate::load::read_one;
+use crate::markdown::report_id_of;
+use crate::model::Status;
+use crate::parse::{Purpose, parse_report};
+use crate::write::MARKER;
+
+/// What was done, for one line on stderr.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refresh {
+    UpToDate,
+    /// Reports reindexed (new or changed) and removed.
+    Updated {
+        changed: Vec<String>,
+        removed: Vec<String>,
+        /// Changed files left out because they have errors.
+        broken: Vec<String>,
+    },
+    /// A whole new index; why, and how many reports are in it.
+    Rebuilt {
+        why: &'static str,
+        reports: usize,
+        broken: usize,
+    },
+}
+
+/// Brings `output`'s index up to date with the site at `root`.
+pub fn refresh(
+    root: &Path,
+    config: &Config,
+    output: &Path,
+    today: Date,
+) -> anyhow::Result<Refresh> {
+    let index_dir = output.join(index::DIR);
+    let config_hash = config_hash(root);
+    let manifest = Manifest::read(output);
+    let why = match &manifest {
+        None => "there is no search index yet",
+        Some(m) if !m.is_compatible(config_hash, m.drafts) => {
+            "the index was built by another rollbook or with another rollbook.toml"
+        }
+        Some(_)
+            if Index::open_in_dir(&index_dir)
+                .and_then(|i| Fields::of(&i))
+                .is_err() =>
+        {
+            "the index could not be opened"
+        }
+        Some(m) => return update(root, config, output, m, today),
+    };
+    let drafts = manifest.as_ref().is_some_and(|m| m.drafts);
+    rebuild(root, config, output, config_hash, drafts, today, why)
+}
+
+fn update(
+    root: &Path,
+    config: &Config,
+    output: &Path,
+    manifest: &Manifest,
+    today: Date,
+) -> anyhow::Result<Refresh> {
+    let found = changes(root, manifest);
+    if found.is_empty() {
+        return Ok(Refresh::UpToDate);
+    }
+    let index = Index::open_in_dir(output.join(index::DIR))?;
+    crate::analyzer::register(&index);
+    let fields = Fields::of(&index)?;
+    let mut writer = index.writer_with_num_threads(1, 15 * 1024 * 1024)?;
+    for path in &found.removed {
+        index::delete_report(&writer, &fields, &report_id_of(path));
+    }
+    let mut broken = Vec::new();
+    for path in &found.changed {
+        index::delete_report(&writer, &fields, &report_id_of(path));
+        let report = read_one(root, path)
+            .ok()
+            .and_then(|file| parse_report(&file, config, today, Purpose::Build).report);
+        match report {
+            Some(report) if manifest.drafts || report.meta.status != Status::Draft => {
+                index::add_report(&writer, &fields, &report)?;
+            }
+            Some(_) => {}
+            None => broken.push(path.clone()),
+        }
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    let updated = Manifest::new(manifest.config, manifest.drafts, found.files);
+    write_manifest(output, &updated)?;
+    Ok(Refresh::Updated {
+        changed: found.changed,
+        removed: found.removed,
+        broken,
+    })
+}
+
+fn rebuild(
+    root: &Path,
+    config: &Config,
+    output: &Path,
+    config_hash: u64,
+    drafts: bool,
+    today: Date,
+    why: &'static str,
+) -> anyhow::Result<Refresh> {
+    prepare_output(output)?;
+    let options = Options {
+        today,
+        drafts,
+        purpose: Purpose::Build,
+    };
+    let analysis = analyze(root, config, &options, &Hooks::NONE)?;
+    let broken = broken_files(&analysis.diagnostics);
+    let index_dir = output.join(index::DIR);
+    if index_dir.exists() {
+        std::fs::remove_dir_all(&index_dir)
+            .with_context(|| format!("cannot remove the old index in {}", index_dir.display()))?;
+    }
+    index::create(&index_dir, &analysis.site.reports)
+        .with_context(|| format!("cannot write the search index in {}", index_dir.display()))?;
+    write_manifest(output, &Manifest::new(config_hash, drafts, analysis.stamps))?;
+    Ok(Refresh::Rebuilt {
+        why,
+        reports: analysis.site.reports.len(),
+        broken,
+    })
+}
+
+fn broken_files(diagnostics: &[Diagnostic]) -> usize {
+    let mut files: Vec<&PathBuf> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| &d.file)
+        .collect();
+    files.sort();
+    files.dedup();
+    files.len()
+}
+
+/// The output directory must be rollbook's (or not exist yet): the index goes inside it.
+fn prepare_output(output: &Path) -> anyhow::Result<()> {
+    if output.exists() {
+        let empty = std::fs::read_dir(output)
+            .with_context(|| format!("cannot read {}", output.display()))?
+            .next()
+            .is_none();
+        if !empty && !output.join(MARKER).is_file() {
+            anyhow::bail!(
+                "{} exists and was not created by rollbook, so the search index will not be written there\n  help: set output_dir in rollbook.toml to a directory rollbook may own",
+                output.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(output)
+        .with_context(|| format!("cannot create {}", output.display()))?;
+    let marker = output.join(MARKER);
+    if !marker.is_file() {
+        std::fs::write(
+            &marker,
+            "This directory is generated by `rollbook build`; it is replaced on every build.\n",
+        )
+        .with_context(|| format!("cannot write {}", marker.display()))?;
+    }
+    Ok(())
+}
+
+fn write_manifest(output: &Path, manifest: &Manifest) -> anyhow::Result<()> {
+    let path = output.join(MANIFEST);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    // Written last and whole: a half-updated index is reindexed next time.
+    let temp = path.with_extension("json.tmp");
+    std::fs::write(&temp, manifest.to_json())
+        .and_then(|()| std::fs::rename(&temp, &path))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+impl Refresh {
+    /// One line for stderr, or nothing when the index was up to date.
+    pub fn describe(&self, elapsed: std::time::Duration, index: &Path) -> Option<String> {
+        let ms = elapsed.as_millis();
+        match self {
+            Refresh::UpToDate => None,
+            Refresh::Updated {
+                changed,
+                removed,
+                broken,
+            } => {
+                let mut names: Vec<String> = changed
+                    .iter()
+                    .chain(removed)
+                    .take(3)
+                    .map(|p| format!("content/{p}"))
+                    .collect();
+                if changed.len() + removed.len() > 3 {
+                    names.push("…".to_string());
+                }
+                let mut line = format!(
+                    "Content changed since the index was built: reindexed {} report{} and removed {} ({}) in {ms} ms.",
+                    changed.len(),
+                    if changed.len() == 1 { "" } else { "s" },
+                    removed.len(),
+                    names.join(", ")
+                );
+                if !broken.is_empty() {
+                    line.push_str(&format!(
+                        "\nwarning: {} changed file{} with errors left out of the search ({}); run `rollbook check`.",
+                        broken.len(),
+                        if broken.len() == 1 { "" } else { "s" },
+                        broken
+                            .iter()
+                            .map(|p| format!("content/{p}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                Some(line)
+            }
+            Refresh::Rebuilt {
+                why,
+                reports,
+                broken,
+            } => {
+                let mut line = format!(
+                    "Indexed {reports} reports into {} because {why} ({ms} ms; the site itself is not rendered).",
+                    index.display()
+                );
+                if *broken > 0 {
+                    line.push_str(&format!(
+                        "\nwarning: {broken} file{} with errors left out of the search; run `rollbook check`.",
+                        if *broken == 1 { "" } else { "s" }
+                    ));
+                }
+                Some(line)
+            }
+        }
+    }
+}
+
+/// Times a refresh.
+pub fn timed<T>(f: impl FnOnce() -> T) -> (T, std::time::Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
+}

@@ -1,0 +1,383 @@
+//! Queries the index: tantivy's query language with OR as the default operator and BM25
+//! ranking, plus filters, and hits ready to print with a highlighted snippet.
+
+use std::ops::{Bound, Range};
+
+use jiff::civil::Date;
+use serde::Serialize;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DateTime, DocAddress, Index, Order, TantivyDocument, Term};
+
+use crate::index::{EXACT_FIELDS, Fields, Kind, date_of, day};
+
+/// What to look for: the query text and the filters of `rollbook search`.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub text: String,
+    pub kinds: Vec<Kind>,
+    pub severities: Vec<String>,
+    pub services: Vec<String>,
+    pub tags: Vec<String>,
+    pub teams: Vec<String>,
+    pub since: Option<Date>,
+    pub until: Option<Date>,
+    /// Open actions only.
+    pub open: bool,
+    pub limit: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    /// Every document that matches, not only the hits shown.
+    pub total: usize,
+    pub hits: Vec<Hit>,
+}
+
+/// One hit. Lesson, action and section fields are `None` (null) on other kinds.
+#[derive(Debug, Serialize)]
+pub struct Hit {
+    pub kind: &'static str,
+    pub score: f32,
+    pub report_id: String,
+    pub report_title: String,
+    pub title: String,
+    /// Relative to the site root, with the anchor for sections, lessons and actions.
+    pub url: String,
+    pub date: Option<String>,
+    pub severity: String,
+    pub services: Vec<String>,
+    pub tags: Vec<String>,
+    pub teams: Vec<String>,
+    pub status: String,
+    pub response: Option<String>,
+    pub snippet: String,
+    pub snippet_html: String,
+    /// Byte ranges of the matched words in `snippet`.
+    #[serde(skip)]
+    pub highlights: Vec<Range<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
+    pub action_type: Option<Option<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The query text is not valid: the user's to fix.
+    #[error("{message}")]
+    Query { message: String, help: String },
+    #[error(transparent)]
+    Index(#[from] tantivy::TantivyError),
+}
+
+/// How many characters a snippet has at most.
+const SNIPPET_CHARS: usize = 180;
+
+pub fn search(index: &Index, request: &Request, today: Date) -> Result<Results, SearchError> {
+    let fields = Fields::of(index)?;
+    let reader = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()?;
+    let searcher = reader.searcher();
+    let text = require_filters(&request.text);
+    let user_query: Option<Box<dyn Query>> = if text.trim().is_empty() {
+        None
+    } else {
+        let mut parser =
+            QueryParser::for_index(index, vec![fields.title, fields.body, fields.category]);
+        parser.set_field_boost(fields.title, 2.0);
+        Some(parser.parse_query(&text).map_err(query_error)?)
+    };
+    let query = combine(&fields, request, user_query.as_deref());
+    let limit = request.limit.max(1);
+    let (addresses, total): (Vec<(f32, DocAddress)>, usize) = if user_query.is_some() {
+        searcher.search(
+            &query,
+            &(TopDocs::with_limit(limit).order_by_score(), Count),
+        )?
+    } else {
+        // Without words to rank by, the newest first.
+        let (top, count) = searcher.search(
+            &query,
+            &(
+                TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("date", Order::Desc),
+                Count,
+            ),
+        )?;
+        (top.into_iter().map(|(_, a)| (0.0, a)).collect(), count)
+    };
+    let snippets = match &user_query {
+        Some(_) => Some(SnippetGenerator::create(&searcher, &query, fields.body)?),
+        None => None,
+    };
+    let mut hits = Vec::with_capacity(addresses.len());
+    for (score, address) in addresses {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        hits.push(hit(&fields, &doc, score, snippets.as_ref(), today));
+    }
+    Ok(Results { total, hits })
+}
+
+/// The user's query and the filters, all required; section documents only when asked for.
+fn combine(fields: &Fields, request: &Request, user: Option<&dyn Query>) -> BooleanQuery {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    match user {
+        Some(q) => clauses.push((Occur::Must, q.box_clone())),
+        None => clauses.push((Occur::Must, Box::new(AllQuery))),
+    }
+    let mut kinds: Vec<&str> = request.kinds.iter().map(|k| k.name()).collect();
+    if request.open {
+        kinds = vec![Kind::Action.name()];
+        clauses.push((Occur::Must, term(fields.state, "open")));
+    }
+    let asks_for_sections =
+        kinds.contains(&Kind::Section.name()) || mentions_field(&request.text, "section");
+    if !asks_for_sections {
+        clauses.push((Occur::MustNot, term(fields.kind, Kind::Section.name())));
+    }
+    for (field, values) in [
+        (fields.kind, kinds.iter().map(|s| s.to_string()).collect()),
+        (fields.severity, request.severities.clone()),
+        (fields.service, request.services.clone()),
+        (fields.tag, request.tags.clone()),
+        (fields.team, request.teams.clone()),
+    ] {
+        if let Some(q) = any_of(field, &values) {
+            clauses.push((Occur::Must, q));
+        }
+    }
+    if request.since.is_some() || request.until.is_some() {
+        let bound = |date: Option<Date>| match date {
+            Some(d) => Bound::Included(Term::from_field_date(fields.date, day(d))),
+            None => Bound::Unbounded,
+        };
+        clauses.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(bound(request.since), bound(request.until))),
+        ));
+    }
+    BooleanQuery::new(clauses)
+}
+
+fn term(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// Any of the values (a flag given several times), or nothing when there are none.
+fn any_of(field: Field, values: &[String]) -> Option<Box<dyn Query>> {
+    match values {
+        [] => None,
+        [one] => Some(term(field, one)),
+        many => Some(Box::new(BooleanQuery::new(
+            many.iter()
+                .map(|v| (Occur::Should, term(field, v)))
+                .collect(),
+        ))),
+    }
+}
+
+/// Whether the query text uses `field:` anywhere.
+fn mentions_field(text: &str, field: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || c == '(' || c == '+' || c == '-')
+        .any(|word| word.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
+}
+
+/// `severity:critical pool` means critical reports about pools, not "either": with OR as the
+/// default operator a bare `field:value` on an exact field would only add to the score.
+/// Such clauses at the top level get a `+`, unless they are joined with AND or OR.
+pub fn require_filters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut depth = 0i32;
+    let mut in_quotes = false;
+    let words: Vec<&str> = text.split(' ').collect();
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let joined = |w: Option<&&str>| w.is_some_and(|w| *w == "OR" || *w == "AND");
+        let is_filter = depth == 0
+            && !in_quotes
+            && EXACT_FIELDS
+                .iter()
+                .any(|f| word.strip_prefix(f).is_some_and(|r| r.starts_with(':')))
+            && !joined(words.get(i + 1))
+            && !(i > 0 && joined(words.get(i - 1)));
+        if is_filter {
+            out.push('+');
+        }
+        out.push_str(word);
+        for c in word.chars() {
+            match c {
+                '"' => in_quotes = !in_quotes,
+                '(' if !in_quotes => depth += 1,
+                ')' if !in_quotes => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn query_error(e: tantivy::query::QueryParserError) -> SearchError {
+    use tantivy::query::QueryParserError as E;
+    let help = match &e {
+        E::FieldDoesNotExist(_) => format!(
+            "fields are {}, title, body, category, date and due",
+            EXACT_FIELDS.join(", ")
+        ),
+        E::AllButQueryForbidden => {
+            "add a word to search for: `-word` only excludes, e.g. `pool -redis`".to_string()
+        }
+        E::FieldNotIndexed(_) => "search the text fields (title, body, category) or the exact fields".to_string(),
+        _ => "use words, \"a phrase\", +required, -excluded, field:value or (a OR b); quote special characters".to_string(),
+    };
+    SearchError::Query {
+        message: format!("the query is not valid: {e}"),
+        help,
+    }
+}
+
+fn strings(doc: &TantivyDocument, field: Field) -> Vec<String> {
+    doc.get_all(field)
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn string(doc: &TantivyDocument, field: Field) -> Option<String> {
+    doc.get_first(field)
+        .and_then(|v| v.as_str().map(str::to_string))
+}
+
+fn hit(
+    fields: &Fields,
+    doc: &TantivyDocument,
+    score: f32,
+    snippets: Option<&SnippetGenerator>,
+    today: Date,
+) -> Hit {
+    let kind = string(doc, fields.kind)
+        .and_then(|k| Kind::from_name(&k))
+        .unwrap_or(Kind::Report);
+    let body = string(doc, fields.text).unwrap_or_default();
+    let (snippet, highlights, snippet_html) = match snippets {
+        Some(generator) => {
+            let mut generator_snippet = generator.snippet(&body);
+            if generator_snippet.is_empty() {
+                lead(&body)
+            } else {
+                generator_snippet.set_snippet_prefix_postfix("<b>", "</b>");
+                let html = generator_snippet.to_html();
+                let fragment = generator_snippet.fragment().to_string();
+                let ranges = generator_snippet.highlighted().to_vec();
+                (fragment, ranges, html)
+            }
+        }
+        None => lead(&body),
+    };
+    let date = doc
+        .get_first(fields.date)
+        .and_then(|v| v.as_datetime())
+        .and_then(date_of);
+    let due = doc
+        .get_first(fields.due)
+        .and_then(|v| v.as_datetime())
+        .and_then(date_of);
+    let state = string(doc, fields.state);
+    let is = |k: Kind| kind == k;
+    Hit {
+        kind: kind.name(),
+        score,
+        report_id: string(doc, fields.report).unwrap_or_default(),
+        report_title: string(doc, fields.report_title).unwrap_or_default(),
+        title: string(doc, fields.title).unwrap_or_default(),
+        url: string(doc, fields.url).unwrap_or_default(),
+        date: date.map(|d| d.to_string()),
+        severity: string(doc, fields.severity).unwrap_or_default(),
+        services: strings(doc, fields.service),
+        tags: strings(doc, fields.tag),
+        teams: strings(doc, fields.team),
+        status: string(doc, fields.status).unwrap_or_default(),
+        response: string(doc, fields.response),
+        snippet,
+        snippet_html,
+        highlights,
+        section: is(Kind::Section)
+            .then(|| string(doc, fields.section))
+            .flatten(),
+        category: is(Kind::Lesson).then(|| string(doc, fields.category)),
+        owner: is(Kind::Action).then(|| string(doc, fields.owner)),
+        due: is(Kind::Action).then(|| due.map(|d| d.to_string())),
+        overdue: is(Kind::Action)
+            .then(|| state.as_deref() == Some("open") && due.is_some_and(|d| d < today)),
+        state: if is(Kind::Action) { state } else { None },
+        ticket: is(Kind::Action).then(|| string(doc, fields.ticket)),
+        action_type: is(Kind::Action).then(|| string(doc, fields.action_type)),
+    }
+}
+
+/// The start of a text as a snippet, when no word of the query is in it.
+fn lead(body: &str) -> (String, Vec<Range<usize>>, String) {
+    let mut end = body.len().min(SNIPPET_CHARS);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    let text = body[..end].replace('\n', " ");
+    let html = html_escape(&text);
+    (text, Vec::new(), html)
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_field_clauses_become_required() {
+        assert_eq!(
+            require_filters("severity:critical pool"),
+            "+severity:critical pool"
+        );
+        assert_eq!(require_filters("+tag:x -service:y"), "+tag:x -service:y");
+        assert_eq!(
+            require_filters("service:a OR service:b pool"),
+            "service:a OR service:b pool"
+        );
+        assert_eq!(
+            require_filters("(service:a pool) \"tag:x\""),
+            "(service:a pool) \"tag:x\""
+        );
+        assert_eq!(require_filters("title:pool"), "title:pool");
+    }
+
+    #[test]
+    fn field_mentions_are_found() {
+        assert!(mentions_field("+section:root_cause pool", "section"));
+        assert!(!mentions_field("sections pool", "section"));
+    }
+}
