@@ -147,8 +147,9 @@ fn combine(fields: &Fields, request: &Request, user: Option<&dyn Query>) -> Bool
         kinds = vec![Kind::Action.name()];
         clauses.push((Occur::Must, term(fields.state, "open")));
     }
-    let asks_for_sections =
-        kinds.contains(&Kind::Section.name()) || mentions_field(&request.text, "section");
+    let asks_for_sections = kinds.contains(&Kind::Section.name())
+        || mentions_field(&request.text, "section")
+        || request.text.contains("kind:section");
     if !asks_for_sections {
         clauses.push((Occur::MustNot, term(fields.kind, Kind::Section.name())));
     }

@@ -219,6 +219,9 @@ fn sections_can_be_searched_on_their_own() {
             .as_str()
             .is_some_and(|u| u.ends_with("#root-cause"))
     );
+    let (_, json) = search(&site, &["kind:section replicas"]);
+    assert!(hits(&json).iter().all(|h| h["kind"] == "section"), "{json}");
+    assert_eq!(reports_of(&json)[0], SEARCH, "{json}");
     // Without asking for sections, none are returned.
     let (_, json) = search(&site, &["replicas", "--limit", "50"]);
     assert!(hits(&json).iter().all(|h| h["kind"] != "section"), "{json}");
