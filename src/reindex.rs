@@ -4,7 +4,6 @@
 //! there is none.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::Context as _;
 use jiff::civil::Date;
@@ -40,13 +39,13 @@ pub enum Refresh {
     },
 }
 
-/// Brings `output`'s index up to date with the site at `root`.
+/// Brings `output`'s index up to date with the site at `root`, and returns it open.
 pub fn refresh(
     root: &Path,
     config: &Config,
     output: &Path,
     today: Date,
-) -> anyhow::Result<Refresh> {
+) -> anyhow::Result<(Index, Refresh)> {
     let index_dir = output.join(index::DIR);
     let config_hash = config_hash(root);
     let manifest = Manifest::read(output);
@@ -55,17 +54,27 @@ pub fn refresh(
         Some(m) if !m.is_compatible(config_hash, m.drafts) => {
             "the index was built by another rollbook or with another rollbook.toml"
         }
-        Some(_)
-            if Index::open_in_dir(&index_dir)
-                .and_then(|i| Fields::of(&i))
-                .is_err() =>
-        {
-            "the index could not be opened"
-        }
-        Some(m) => return update(root, config, output, m, today),
+        Some(m) => match open(&index_dir) {
+            Ok((index, fields)) => {
+                let refreshed = update(root, config, output, m, &index, &fields, today)?;
+                return Ok((index, refreshed));
+            }
+            Err(_) => "the index could not be opened",
+        },
     };
     let drafts = manifest.as_ref().is_some_and(|m| m.drafts);
-    rebuild(root, config, output, config_hash, drafts, today, why)
+    let refreshed = rebuild(root, config, output, config_hash, drafts, today, why)?;
+    let (index, _) = open(&index_dir)
+        .with_context(|| format!("cannot open the search index in {}", index_dir.display()))?;
+    Ok((index, refreshed))
+}
+
+/// An index written by this version, with the analyzer that writing to it needs.
+fn open(dir: &Path) -> tantivy::Result<(Index, Fields)> {
+    let index = Index::open_in_dir(dir)?;
+    let fields = Fields::of(&index)?;
+    crate::analyzer::register(&index);
+    Ok((index, fields))
 }
 
 fn update(
@@ -73,28 +82,27 @@ fn update(
     config: &Config,
     output: &Path,
     manifest: &Manifest,
+    index: &Index,
+    fields: &Fields,
     today: Date,
 ) -> anyhow::Result<Refresh> {
     let found = changes(root, manifest);
     if found.is_empty() {
         return Ok(Refresh::UpToDate);
     }
-    let index = Index::open_in_dir(output.join(index::DIR))?;
-    crate::analyzer::register(&index);
-    let fields = Fields::of(&index)?;
     let mut writer = index.writer_with_num_threads(1, 15 * 1024 * 1024)?;
     for path in &found.removed {
-        index::delete_report(&writer, &fields, &report_id_of(path));
+        index::delete_report(&writer, fields, &report_id_of(path));
     }
     let mut broken = Vec::new();
     for path in &found.changed {
-        index::delete_report(&writer, &fields, &report_id_of(path));
+        index::delete_report(&writer, fields, &report_id_of(path));
         let report = read_one(root, path)
             .ok()
             .and_then(|file| parse_report(&file, config, today, Purpose::Build).report);
         match report {
             Some(report) if manifest.drafts || report.meta.status != Status::Draft => {
-                index::add_report(&writer, &fields, &report)?;
+                index::add_report(&writer, fields, &report)?;
             }
             Some(_) => {}
             None => broken.push(path.clone()),
@@ -191,73 +199,4 @@ fn write_manifest(output: &Path, manifest: &Manifest) -> anyhow::Result<()> {
     std::fs::write(&temp, manifest.to_json())
         .and_then(|()| std::fs::rename(&temp, &path))
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-impl Refresh {
-    /// One line for stderr, or nothing when the index was up to date.
-    pub fn describe(&self, elapsed: std::time::Duration, index: &Path) -> Option<String> {
-        let ms = elapsed.as_millis();
-        match self {
-            Refresh::UpToDate => None,
-            Refresh::Updated {
-                changed,
-                removed,
-                broken,
-            } => {
-                let mut names: Vec<String> = changed
-                    .iter()
-                    .chain(removed)
-                    .take(3)
-                    .map(|p| format!("content/{p}"))
-                    .collect();
-                if changed.len() + removed.len() > 3 {
-                    names.push("…".to_string());
-                }
-                let mut line = format!(
-                    "Content changed since the index was built: reindexed {} report{} and removed {} ({}) in {ms} ms.",
-                    changed.len(),
-                    if changed.len() == 1 { "" } else { "s" },
-                    removed.len(),
-                    names.join(", ")
-                );
-                if !broken.is_empty() {
-                    line.push_str(&format!(
-                        "\nwarning: {} changed file{} with errors left out of the search ({}); run `rollbook check`.",
-                        broken.len(),
-                        if broken.len() == 1 { "" } else { "s" },
-                        broken
-                            .iter()
-                            .map(|p| format!("content/{p}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-                Some(line)
-            }
-            Refresh::Rebuilt {
-                why,
-                reports,
-                broken,
-            } => {
-                let mut line = format!(
-                    "Indexed {reports} reports into {} because {why} ({ms} ms; the site itself is not rendered).",
-                    index.display()
-                );
-                if *broken > 0 {
-                    line.push_str(&format!(
-                        "\nwarning: {broken} file{} with errors left out of the search; run `rollbook check`.",
-                        if *broken == 1 { "" } else { "s" }
-                    ));
-                }
-                Some(line)
-            }
-        }
-    }
-}
-
-/// Times a refresh.
-pub fn timed<T>(f: impl FnOnce() -> T) -> (T, std::time::Duration) {
-    let start = Instant::now();
-    let out = f();
-    (out, start.elapsed())
 }

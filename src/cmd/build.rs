@@ -1,7 +1,7 @@
 //! `rollbook build`: load → parse → assemble → render → write, with every content problem
 //! reported in one run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -10,7 +10,9 @@ use rayon::prelude::*;
 
 use crate::analysis::{Analysis, Hooks, Options, analyze, sort};
 use crate::cli::BuildArgs;
-use crate::cmd::{Outcome, Stream, color, display_path, interactive, relative_to_cwd, today};
+use crate::cmd::{
+    Outcome, Stream, color, display_path, interactive, plural, relative_to_cwd, tidy, today,
+};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, print_human};
 use crate::freshness::{Manifest, config_hash};
@@ -207,17 +209,6 @@ fn report_problems(mut diagnostics: Vec<Diagnostic>, root: &Path) -> Outcome {
     } else {
         Outcome::Success
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// `./public` → `public`: paths as a person would type them.
-fn tidy(path: &Path) -> PathBuf {
-    path.components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect()
 }
 
 /// Stage timings on stderr when `ROLLBOOK_TIMINGS` is set, for benchmarking.

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::analysis::{Analysis, Hooks, Options, analyze, sort};
 use crate::cli::{CheckArgs, Format};
-use crate::cmd::{Outcome, Stream, color, relative_to_cwd, today};
+use crate::cmd::{Outcome, Stream, color, plural, relative_to_cwd, today};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::parse::Purpose;
@@ -92,10 +92,6 @@ impl Summary {
             plural(self.reports)
         )
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn human(diagnostics: &[Diagnostic], summary: &Summary, color: bool) -> String {

@@ -45,6 +45,18 @@ pub fn color(stream: Stream) -> bool {
         && std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "false")
 }
 
+/// `s` for counts other than one: "1 warning", "2 warnings".
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `./public` → `public`: paths as a person would type them.
+pub fn tidy(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
 /// A path as a person would type it from the current directory.
 pub fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -67,11 +79,7 @@ pub fn relative_to_cwd(diagnostics: &[Diagnostic], root: &Path) -> Vec<Diagnosti
     diagnostics
         .iter()
         .map(|d| {
-            let full: PathBuf = root
-                .join(&d.file)
-                .components()
-                .filter(|c| !matches!(c, std::path::Component::CurDir))
-                .collect();
+            let full = tidy(&root.join(&d.file));
             let file = cwd
                 .as_deref()
                 .and_then(|cwd| full.strip_prefix(cwd).ok())

@@ -2,15 +2,17 @@
 //! for a person or as JSON.
 
 use std::io::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
 use crate::cli::{KindArg, SearchArgs};
-use crate::cmd::{Outcome, Stream, color, display_path, today};
+use crate::cmd::{Outcome, Stream, color, display_path, plural, tidy, today};
 use crate::config::Config;
 use crate::diagnostic::print_human;
 use crate::index::Kind;
-use crate::reindex::{refresh, timed};
+use crate::reindex::{Refresh, refresh};
 use crate::search::{Hit, Request, Results, SearchError, search};
 
 pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
@@ -28,12 +30,12 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
     let today = today()?;
     let output = root.join(&config.output_dir);
     let index_dir = output.join(crate::index::DIR);
-    let (refreshed, elapsed) = timed(|| refresh(root, &config, &output, today));
-    if let Some(line) = refreshed?.describe(elapsed, &index_dir) {
+    let refreshing = Instant::now();
+    let (index, refreshed) = refresh(root, &config, &output, today)?;
+    let elapsed = refreshing.elapsed();
+    if let Some(line) = describe(&refreshed, elapsed, &index_dir) {
         eprintln!("{line}");
     }
-    let index = tantivy::Index::open_in_dir(&index_dir)
-        .with_context(|| format!("cannot open the search index in {}", index_dir.display()))?;
     let request = Request {
         text: args.query.clone(),
         kinds: args
@@ -55,7 +57,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
         open: args.open,
         limit: usize::from(args.limit),
     };
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let found = search(&index, &request, today);
     if std::env::var_os("ROLLBOOK_TIMINGS").is_some() {
         eprintln!(
@@ -81,12 +83,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
     } else {
         let link = |url: &str| {
             if config.base_url.is_empty() {
-                let path: std::path::PathBuf = output
-                    .join(url)
-                    .components()
-                    .filter(|c| !matches!(c, std::path::Component::CurDir))
-                    .collect();
-                display_path(&path)
+                display_path(&tidy(&output.join(url)))
             } else {
                 format!("{}{url}", config.base_url)
             }
@@ -99,6 +96,61 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
         .and_then(|()| stdout.flush())
         .context("cannot write to standard output")?;
     Ok(Outcome::Success)
+}
+
+/// One line (two with a warning) for stderr on what the refresh did; nothing when the index
+/// was up to date.
+fn describe(refreshed: &Refresh, elapsed: Duration, index: &Path) -> Option<String> {
+    let ms = elapsed.as_millis();
+    let files = |paths: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+        paths.map(|p| format!("content/{p}")).collect()
+    };
+    match refreshed {
+        Refresh::UpToDate => None,
+        Refresh::Updated {
+            changed,
+            removed,
+            broken,
+        } => {
+            let mut names = files(&mut changed.iter().chain(removed).take(3));
+            if changed.len() + removed.len() > 3 {
+                names.push("…".to_string());
+            }
+            let mut line = format!(
+                "Content changed since the index was built: reindexed {} report{} and removed {} ({}) in {ms} ms.",
+                changed.len(),
+                plural(changed.len()),
+                removed.len(),
+                names.join(", ")
+            );
+            if !broken.is_empty() {
+                line.push_str(&format!(
+                    "\nwarning: {} changed file{} with errors left out of the search ({}); run `rollbook check`.",
+                    broken.len(),
+                    plural(broken.len()),
+                    files(&mut broken.iter()).join(", ")
+                ));
+            }
+            Some(line)
+        }
+        Refresh::Rebuilt {
+            why,
+            reports,
+            broken,
+        } => {
+            let mut line = format!(
+                "Indexed {reports} reports into {} because {why} ({ms} ms; the site itself is not rendered).",
+                index.display()
+            );
+            if *broken > 0 {
+                line.push_str(&format!(
+                    "\nwarning: {broken} file{} with errors left out of the search; run `rollbook check`.",
+                    plural(*broken)
+                ));
+            }
+            Some(line)
+        }
+    }
 }
 
 fn human(results: &Results, query: &str, bold: bool, link: &dyn Fn(&str) -> String) -> String {
@@ -115,7 +167,7 @@ fn human(results: &Results, query: &str, bold: bool, link: &dyn Fn(&str) -> Stri
         "{} of {} hit{} for {query:?}\n",
         results.hits.len(),
         results.total,
-        if results.total == 1 { "" } else { "s" }
+        plural(results.total)
     ));
     out
 }
