@@ -29,6 +29,15 @@ pub enum WriteError {
 }
 
 impl WriteError {
+    /// The error with its help line, as the command prints it.
+    pub fn with_help(self) -> anyhow::Error {
+        let help = self
+            .help()
+            .map(|h| format!("\n  help: {h}"))
+            .unwrap_or_default();
+        anyhow::anyhow!("{self}{help}")
+    }
+
     pub fn help(&self) -> Option<String> {
         match self {
             WriteError::NotOurs(path) => Some(format!(
@@ -57,21 +66,39 @@ pub struct Staging {
     committed: bool,
 }
 
+/// Whether rollbook may write into `target`: it is missing, empty, or rollbook's output.
+fn check_ours(target: &Path) -> Result<(), WriteError> {
+    if target.exists() {
+        if !target.is_dir() {
+            return Err(WriteError::NotADirectory(target.to_path_buf()));
+        }
+        let empty = std::fs::read_dir(target)
+            .map_err(io("read", target))?
+            .next()
+            .is_none();
+        if !empty && !target.join(MARKER).is_file() {
+            return Err(WriteError::NotOurs(target.to_path_buf()));
+        }
+    }
+    Ok(())
+}
+
+/// Creates `target` if needed and marks it as rollbook's output, for writing into it in place
+/// (the search index that `rollbook search` keeps up to date); refuses a directory of others.
+pub fn claim(target: &Path) -> Result<(), WriteError> {
+    check_ours(target)?;
+    std::fs::create_dir_all(target).map_err(io("create", target))?;
+    let marker = target.join(MARKER);
+    if !marker.is_file() {
+        std::fs::write(&marker, MARKER_TEXT).map_err(io("write", &marker))?;
+    }
+    Ok(())
+}
+
 impl Staging {
     /// Checks that `target` may be replaced and creates the temporary directory beside it.
     pub fn begin(target: &Path) -> Result<Staging, WriteError> {
-        if target.exists() {
-            if !target.is_dir() {
-                return Err(WriteError::NotADirectory(target.to_path_buf()));
-            }
-            let empty = std::fs::read_dir(target)
-                .map_err(io("read", target))?
-                .next()
-                .is_none();
-            if !empty && !target.join(MARKER).is_file() {
-                return Err(WriteError::NotOurs(target.to_path_buf()));
-            }
-        }
+        check_ours(target)?;
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -97,6 +124,13 @@ impl Staging {
     /// A directory in the output, created, for code that writes its own files (the search
     /// index). `relative` uses `/` and may not leave the output directory.
     pub fn dir(&self, relative: &str) -> Result<PathBuf, WriteError> {
+        let path = self.inside(relative)?;
+        std::fs::create_dir_all(&path).map_err(io("create", &path))?;
+        Ok(path)
+    }
+
+    /// `relative` (with `/`) in the temporary directory, if it stays inside it.
+    fn inside(&self, relative: &str) -> Result<PathBuf, WriteError> {
         let relative_path = Path::new(relative);
         if relative_path
             .components()
@@ -104,9 +138,7 @@ impl Staging {
         {
             return Err(WriteError::Escapes(relative.to_string()));
         }
-        let path = self.temp.join(relative_path);
-        std::fs::create_dir_all(&path).map_err(io("create", &path))?;
-        Ok(path)
+        Ok(self.temp.join(relative_path))
     }
 
     /// Writes one file; `relative` uses `/` and may not leave the output directory.
@@ -120,14 +152,7 @@ impl Staging {
         relative: &str,
         content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<(), WriteError> {
-        let relative_path = Path::new(relative);
-        if relative_path
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-        {
-            return Err(WriteError::Escapes(relative.to_string()));
-        }
-        let path = self.temp.join(relative_path);
+        let path = self.inside(relative)?;
         if let Some(dir) = path.parent() {
             let known = self
                 .created_dirs

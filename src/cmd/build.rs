@@ -19,7 +19,7 @@ use crate::freshness::{Manifest, config_hash};
 use crate::parse::Purpose;
 use crate::render::Renderer;
 use crate::theme::{Theme, static_files};
-use crate::write::Staging;
+use crate::write::{Staging, WriteError};
 
 pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
@@ -97,13 +97,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
         Err(static_diagnostics) => return Ok(report_problems(static_diagnostics, root)),
     };
     timings.mark("assemble");
-    let staging = Staging::begin(&output).map_err(|e| {
-        let help = e
-            .help()
-            .map(|h| format!("\n  help: {h}"))
-            .unwrap_or_default();
-        anyhow::anyhow!("{e}{help}")
-    })?;
+    let staging = Staging::begin(&output).map_err(WriteError::with_help)?;
     // model → index → related reports → render: report pages list what the index finds.
     let index_dir = staging.dir(crate::index::DIR)?;
     crate::index::create(&index_dir, &site.reports).context("cannot write the search index")?;
