@@ -21,6 +21,25 @@ pub struct Stamp {
     pub hash: u64,
 }
 
+impl Stamp {
+    /// A file read whole: its metadata and bytes.
+    pub fn of(meta: &std::fs::Metadata, bytes: &[u8]) -> Stamp {
+        Stamp {
+            modified: modified(meta),
+            size: bytes.len() as u64,
+            hash: hash(bytes),
+        }
+    }
+}
+
+/// Modification time in nanoseconds since the epoch (0 where the platform has none).
+fn modified(meta: &std::fs::Metadata) -> u128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
+}
+
 /// What the index was built from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -85,7 +104,7 @@ pub struct Changes {
     /// New or changed files, relative to `content/`.
     pub changed: Vec<String>,
     pub removed: Vec<String>,
-    /// Every file now, with its stamp (hash 0 when it was not read because it had not changed).
+    /// Every file now, with its stamp (the manifest's for the files whose time and size match).
     pub files: BTreeMap<String, Stamp>,
 }
 
@@ -114,11 +133,7 @@ pub fn changes(root: &Path, manifest: &Manifest) -> Changes {
                 Ok(m) => Some(m),
                 Err(_) => None,
             };
-            let modified = meta
-                .as_ref()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
+            let modified = meta.as_ref().map_or(0, modified);
             let size = meta.as_ref().map_or(0, |m| m.len());
             let known = manifest.files.get(&relative).copied();
             match known {

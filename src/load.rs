@@ -102,12 +102,14 @@ pub fn read_one(root: &Path, content_path: &str) -> Result<SourceFile, Box<Diagn
 fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
     let shown = path.strip_prefix(root).unwrap_or(path).to_path_buf();
     let content_path = slash_path(path.strip_prefix(content).unwrap_or(path));
-    let modified = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let bytes = std::fs::read(path).map_err(|e| {
+    // One open for the metadata and the bytes: the stamp must describe what was read.
+    let read = std::fs::File::open(path).and_then(|mut file| {
+        let meta = file.metadata()?;
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        std::io::Read::read_to_end(&mut file, &mut bytes)?;
+        Ok((meta, bytes))
+    });
+    let (meta, bytes) = read.map_err(|e| {
         Box::new(
             Diagnostic::file_error(
                 &shown,
@@ -117,11 +119,7 @@ fn read_source(root: &Path, content: &Path, path: &Path) -> Result<SourceFile, B
             .with_help("check the file's permissions"),
         )
     })?;
-    let stamp = crate::freshness::Stamp {
-        modified,
-        size: bytes.len() as u64,
-        hash: crate::freshness::hash(&bytes),
-    };
+    let stamp = crate::freshness::Stamp::of(&meta, &bytes);
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
