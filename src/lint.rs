@@ -27,10 +27,10 @@ pub(crate) fn lint(subject: &Subject<'_, '_>, config: &Config, today: Date) -> V
     // A draft is still being written: a missing section or template text is expected there.
     let finished = subject.meta.status != Status::Draft;
     if finished && on("missing-lessons") {
-        missing_lessons(subject, &mut out);
+        missing(subject, &LESSONS, subject.lessons.len(), &mut out);
     }
     if finished && on("missing-actions") {
-        missing_actions(subject, &mut out);
+        missing(subject, &ACTIONS, subject.actions.len(), &mut out);
     }
     if finished && on("action-without-owner") {
         actions_without_owner(subject, &mut out);
@@ -81,12 +81,11 @@ fn at_heading(
 
 /// A diagnostic about the report as a whole, at its opening `+++`.
 fn at_file(subject: &Subject<'_, '_>, rule: &'static str, message: String) -> Diagnostic {
-    let mut d = subject
+    subject
         .place
         .index
-        .diagnostic(subject.place.file, 0..3, rule, message);
-    d.severity = crate::diagnostic::Severity::Warning;
-    d
+        .diagnostic(subject.place.file, 0..3, rule, message)
+        .warning()
 }
 
 fn section_heading(subject: &Subject<'_, '_>, kind: SectionKind) -> Option<usize> {
@@ -98,57 +97,50 @@ fn section_heading(subject: &Subject<'_, '_>, kind: SectionKind) -> Option<usize
         .map(|s| s.heading)
 }
 
-fn missing_lessons(subject: &Subject<'_, '_>, out: &mut Vec<Diagnostic>) {
-    if !subject.lessons.is_empty() {
-        return;
-    }
-    let help = "write one list item per lesson: something the next on-call engineer can act on";
-    let d = match section_heading(subject, SectionKind::Lessons) {
-        Some(h) => at_heading(
-            subject,
-            h,
-            "missing-lessons",
-            "the lessons section is empty".to_string(),
-        ),
-        None => at_file(
-            subject,
-            "missing-lessons",
-            "the report has no lessons section".to_string(),
-        )
-        .with_help(format!(
-            "add a section such as `## Lessons learned` (or `## What went well`, `## Takeaways`); {help}"
-        )),
-    };
-    let d = if d.help.is_none() {
-        d.with_help(help)
-    } else {
-        d
-    };
-    out.push(d);
+/// A section a finished report should have, and what to say when it is missing or empty.
+struct Expected {
+    rule: &'static str,
+    kind: SectionKind,
+    empty: &'static str,
+    absent: &'static str,
+    /// How to add the section; the help follows it.
+    add: &'static str,
+    help: &'static str,
 }
 
-fn missing_actions(subject: &Subject<'_, '_>, out: &mut Vec<Diagnostic>) {
-    if !subject.actions.is_empty() {
+const LESSONS: Expected = Expected {
+    rule: "missing-lessons",
+    kind: SectionKind::Lessons,
+    empty: "the lessons section is empty",
+    absent: "the report has no lessons section",
+    add: "add a section such as `## Lessons learned` (or `## What went well`, `## Takeaways`) and",
+    help: "write one list item per lesson: something the next on-call engineer can act on",
+};
+
+const ACTIONS: Expected = Expected {
+    rule: "missing-actions",
+    kind: SectionKind::Actions,
+    empty: "the corrective actions section lists no actions",
+    absent: "the report has no corrective actions",
+    add: "add a section such as `## Corrective actions` and",
+    help: "list what will stop this recurring, one item each, e.g. `- [ ] Alert on pool saturation (owner: @sam, due: 2024-03-01)`",
+};
+
+/// A warning at the section's heading when it is empty, at the report when it is absent.
+fn missing(
+    subject: &Subject<'_, '_>,
+    expected: &Expected,
+    found: usize,
+    out: &mut Vec<Diagnostic>,
+) {
+    if found > 0 {
         return;
     }
-    let help = "list what will stop this recurring, one item each, e.g. `- [ ] Alert on pool saturation (owner: @sam, due: 2024-03-01)`";
-    let d = match section_heading(subject, SectionKind::Actions) {
-        Some(h) => at_heading(
-            subject,
-            h,
-            "missing-actions",
-            "the corrective actions section lists no actions".to_string(),
-        )
-        .with_help(help),
-        None => at_file(
-            subject,
-            "missing-actions",
-            "the report has no corrective actions".to_string(),
-        )
-        .with_help(format!(
-            "add a section such as `## Corrective actions`; {}",
-            help.replacen("list", "list there", 1)
-        )),
+    let d = match section_heading(subject, expected.kind) {
+        Some(h) => at_heading(subject, h, expected.rule, expected.empty.to_string())
+            .with_help(expected.help),
+        None => at_file(subject, expected.rule, expected.absent.to_string())
+            .with_help(format!("{} {}", expected.add, expected.help)),
     };
     out.push(d);
 }

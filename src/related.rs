@@ -31,7 +31,6 @@ const TITLE_WEIGHT: u32 = 2;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Related {
     pub report: usize,
-    pub score: f32,
     pub reason: String,
 }
 
@@ -197,10 +196,9 @@ pub fn compute(index_dir: &Path, reports: &[Report]) -> tantivy::Result<Vec<Vec<
                 best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 best.truncate(LIMIT);
                 best.into_iter()
-                    .map(|(other, score)| Related {
+                    .map(|(other, _)| Related {
                         report: other,
-                        score,
-                        reason: reason(&reports[d], &reports[other], &vectors, &terms, d, other),
+                        reason: reason(reports, &vectors, &terms, d, other),
                     })
                     .collect()
             },
@@ -211,32 +209,27 @@ pub fn compute(index_dir: &Path, reports: &[Report]) -> tantivy::Result<Vec<Vec<
 /// One line: the services and tags the two reports share, then the terms that weigh most in
 /// both.
 fn reason(
-    a: &Report,
-    b: &Report,
+    reports: &[Report],
     vectors: &[Vec<(u32, f32)>],
     terms: &[String],
     ia: usize,
     ib: usize,
 ) -> String {
+    let (a, b) = (&reports[ia].meta, &reports[ib].meta);
     let mut parts = Vec::new();
-    let shared = |x: &[String], y: &[String]| -> Vec<String> {
-        x.iter().filter(|v| y.contains(v)).cloned().collect()
-    };
-    let services = shared(&a.meta.services, &b.meta.services);
-    if !services.is_empty() {
-        parts.push(format!(
-            "same service{}: {}",
-            if services.len() == 1 { "" } else { "s" },
-            services.join(", ")
-        ));
-    }
-    let tags = shared(&a.meta.tags, &b.meta.tags);
-    if !tags.is_empty() {
-        parts.push(format!(
-            "same tag{}: {}",
-            if tags.len() == 1 { "" } else { "s" },
-            tags.join(", ")
-        ));
+    for (what, x, y) in [
+        ("service", &a.services, &b.services),
+        ("tag", &a.tags, &b.tags),
+    ] {
+        let shared: Vec<&str> = x
+            .iter()
+            .filter(|v| y.contains(v))
+            .map(String::as_str)
+            .collect();
+        if !shared.is_empty() {
+            let s = if shared.len() == 1 { "" } else { "s" };
+            parts.push(format!("same {what}{s}: {}", shared.join(", ")));
+        }
     }
     let weights: HashMap<u32, f32> = vectors[ib].iter().copied().collect();
     let mut common: Vec<(u32, f32)> = vectors[ia]
@@ -250,7 +243,7 @@ fn reason(
         .map(|(t, _)| terms[*t as usize].as_str())
         .collect();
     if !stems.is_empty() {
-        let words = surface_words(a, &stems);
+        let words = surface_words(&reports[ia], &stems);
         parts.push(format!("both mention {}", words.join(", ")));
     }
     parts.join("; ")
