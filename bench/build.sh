@@ -33,45 +33,31 @@ exit status: 0 ok; 1 a timed build failed or rollbook could not be built;
 EOF
 }
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "build.sh: error: $*"; exit 2; }
+SCRIPT=build.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # ---------------------------------------------------------------- arguments
 want_rollbook=1
 want_hugo=1
-sizes=()
+rest=()
 for arg in "$@"; do
   case $arg in
     --hugo-only) want_rollbook=0 ;;
     --rollbook-only) want_hugo=0 ;;
-    -h | --help) usage; exit 0 ;;
-    -*) usage >&2; die "unknown option: $arg" ;;
-    *)
-      [[ $arg =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$arg'"
-      sizes+=("$arg")
-      ;;
+    *) rest+=("$arg") ;;
   esac
 done
 ((want_rollbook || want_hugo)) || die "--hugo-only and --rollbook-only exclude each other"
-((${#sizes[@]})) || sizes=(1000 10000)
+parse_sizes 1000 10000 -- "${rest[@]}"
 
 # ---------------------------------------------------------------- paths
-script_dir=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$script_dir/.." && pwd)
-GEN_CORPUS=${GEN_CORPUS:-$script_dir/../../shared/bench/gen_corpus.py}
-BENCH_DIR=${BENCH_DIR:-$repo/target/bench}
-RUNS=${BENCH_RUNS:-3}
+bench_paths 3
+script_dir=$repo/bench
 HUGO=${HUGO:-hugo}
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, got '$RUNS'"
-
-[[ -f $GEN_CORPUS ]] || die "corpus generator not found: $GEN_CORPUS (set GEN_CORPUS)"
-GEN_CORPUS=$(cd "$(dirname "$GEN_CORPUS")" && pwd)/$(basename "$GEN_CORPUS")
-mkdir -p "$BENCH_DIR/logs"
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 results=$BENCH_DIR/results.md
 
 # ---------------------------------------------------------------- tools
-command -v python3 >/dev/null || die "python3 is required to generate the corpus"
 if [[ ! -x /usr/bin/time ]] || ! /usr/bin/time -f '%e %M' -o /dev/null true 2>/dev/null; then
   die "GNU time is required at /usr/bin/time (for wall time and peak RSS): apt-get install -y time"
 fi
@@ -139,23 +125,6 @@ if [[ -n $hugo_ver ]]; then md "- hugo: $("$HUGO" version | head -n1)"; fi
 md "- method: cold builds (output dir deleted before each run; OS page cache warm, no" \
   "  untimed warm-up run); each tool run $RUNS×; wall = median, peak RSS = max of the runs" \
   "  (GNU time); output = \`du -sb\` and regular-file count of the output dir after the last run"
-
-# ---------------------------------------------------------------- corpus
-ensure_corpus() { # N
-  local n=$1 site=$BENCH_DIR/site-$1 stamp=$BENCH_DIR/site-$1.stamp want tmp
-  want="$(sha256sum "$GEN_CORPUS" | cut -d' ' -f1) n=$n"
-  if [[ -d $site/content && -f $stamp && $(cat "$stamp") == "$want" ]]; then
-    log "corpus N=$n: reusing $site/content"
-    return
-  fi
-  log "corpus N=$n: generating into $site/content"
-  tmp=$BENCH_DIR/.site-$n.tmp
-  rm -rf "$tmp" "$site/content" "$stamp"
-  python3 "$GEN_CORPUS" "$tmp" "$n"
-  mkdir -p "$site"
-  mv "$tmp" "$site/content"
-  printf '%s\n' "$want" >"$stamp"
-}
 
 # ---------------------------------------------------------------- hugo site
 prepare_hugo_site() { # N

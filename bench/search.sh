@@ -26,60 +26,19 @@ environment:
 EOF
 }
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "search.sh: error: $*"; exit 2; }
-
-sizes=()
-for arg in "$@"; do
-  case $arg in
-    -h | --help) usage; exit 0 ;;
-    -*) usage >&2; die "unknown option: $arg" ;;
-    *)
-      [[ $arg =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$arg'"
-      sizes+=("$arg")
-      ;;
-  esac
-done
-((${#sizes[@]})) || sizes=(10000)
-
-script_dir=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$script_dir/.." && pwd)
-GEN_CORPUS=${GEN_CORPUS:-$script_dir/../../shared/bench/gen_corpus.py}
-BENCH_DIR=${BENCH_DIR:-$repo/target/bench}
-RUNS=${BENCH_RUNS:-20}
+SCRIPT=search.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+parse_sizes 10000 -- "$@"
+bench_paths 20
 QUERY=${BENCH_QUERY:-connection pool timeout}
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, got '$RUNS'"
-[[ -f $GEN_CORPUS ]] || die "corpus generator not found: $GEN_CORPUS (set GEN_CORPUS)"
-command -v python3 >/dev/null || die "python3 is required to generate the corpus"
-mkdir -p "$BENCH_DIR/logs"
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
-
-if [[ -n ${ROLLBOOK_BIN:-} ]]; then
-  [[ -x $ROLLBOOK_BIN ]] || die "ROLLBOOK_BIN is not an executable: $ROLLBOOK_BIN"
-  rollbook=$ROLLBOOK_BIN
-else
-  log "building rollbook: cargo build --release"
-  (cd "$repo" && cargo build --release) >"$BENCH_DIR/logs/cargo-build.log" 2>&1 ||
-    die "cargo build --release failed; see $BENCH_DIR/logs/cargo-build.log"
-  rollbook=${CARGO_TARGET_DIR:-$repo/target}/release/rollbook
-fi
+rollbook_binary
 
 now_ns() { date +%s%N; }
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 for n in "${sizes[@]}"; do
+  ensure_corpus "$n"
   site=$BENCH_DIR/site-$n
-  stamp=$site.stamp
-  want="$(sha256sum "$GEN_CORPUS" | cut -d' ' -f1) n=$n"
-  if [[ -d $site/content && -f $stamp && $(cat "$stamp") == "$want" ]]; then
-    log "corpus N=$n: reusing $site/content"
-  else
-    log "corpus N=$n: generating into $site/content"
-    rm -rf "$site/content" "$stamp"
-    mkdir -p "$site"
-    python3 "$GEN_CORPUS" "$site/content" "$n" >"$BENCH_DIR/logs/gen-$n.log" 2>&1
-    printf '%s\n' "$want" >"$stamp"
-  fi
 
   # 1. The build, by stage. The site's own output_dir (public/) is where search looks.
   log "N=$n: rollbook build (ROLLBOOK_TIMINGS=1)"
