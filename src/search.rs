@@ -36,7 +36,7 @@ pub struct Results {
     pub hits: Vec<Hit>,
 }
 
-/// One hit. Lesson, action and section fields are `None` (null) on other kinds.
+/// One hit: the fields every kind has, then its kind's own.
 #[derive(Debug, Serialize)]
 pub struct Hit {
     pub kind: &'static str,
@@ -58,23 +58,30 @@ pub struct Hit {
     /// Byte ranges of the matched words in `snippet`.
     #[serde(skip)]
     pub highlights: Vec<Range<usize>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub due: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub overdue: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(rename = "type")]
-    pub action_type: Option<Option<String>>,
+    #[serde(flatten)]
+    pub detail: Detail,
+}
+
+/// What a hit of each kind adds; in JSON its fields stand beside the common ones.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Detail {
+    Report {},
+    Section {
+        section: Option<String>,
+    },
+    Lesson {
+        category: Option<String>,
+    },
+    Action {
+        owner: Option<String>,
+        due: Option<String>,
+        state: Option<String>,
+        overdue: bool,
+        ticket: Option<String>,
+        #[serde(rename = "type")]
+        action_type: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -304,7 +311,6 @@ fn hit(
         .and_then(|v| v.as_datetime())
         .and_then(date_of);
     let state = string(doc, fields.state);
-    let is = |k: Kind| kind == k;
     Hit {
         kind: kind.name(),
         score,
@@ -322,17 +328,23 @@ fn hit(
         snippet,
         snippet_html,
         highlights,
-        section: is(Kind::Section)
-            .then(|| string(doc, fields.section))
-            .flatten(),
-        category: is(Kind::Lesson).then(|| string(doc, fields.category)),
-        owner: is(Kind::Action).then(|| string(doc, fields.owner)),
-        due: is(Kind::Action).then(|| due.map(|d| d.to_string())),
-        overdue: is(Kind::Action)
-            .then(|| state.as_deref() == Some("open") && due.is_some_and(|d| d < today)),
-        state: if is(Kind::Action) { state } else { None },
-        ticket: is(Kind::Action).then(|| string(doc, fields.ticket)),
-        action_type: is(Kind::Action).then(|| string(doc, fields.action_type)),
+        detail: match kind {
+            Kind::Report => Detail::Report {},
+            Kind::Section => Detail::Section {
+                section: string(doc, fields.section),
+            },
+            Kind::Lesson => Detail::Lesson {
+                category: string(doc, fields.category),
+            },
+            Kind::Action => Detail::Action {
+                owner: string(doc, fields.owner),
+                due: due.map(|d| d.to_string()),
+                overdue: state.as_deref() == Some("open") && due.is_some_and(|d| d < today),
+                state,
+                ticket: string(doc, fields.ticket),
+                action_type: string(doc, fields.action_type),
+            },
+        },
     }
 }
 

@@ -10,7 +10,7 @@ use crate::analysis::{Analysis, Hooks, Options, analyze, sort};
 use crate::cli::{CheckArgs, Format};
 use crate::cmd::{Outcome, Stream, color, plural, relative_to_cwd, today};
 use crate::config::Config;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
 use crate::parse::Purpose;
 use crate::theme::Theme;
 
@@ -114,43 +114,19 @@ fn github(diagnostics: &[Diagnostic], summary: &Summary) -> String {
     out
 }
 
-/// The documented JSON shape: `{"summary", "diagnostics"}`.
+/// The documented JSON shape: `{"summary", "diagnostics"}`, each diagnostic as
+/// `Diagnostic` serializes (file, line, column, end_line, end_column, severity, rule,
+/// message, help).
 fn json(diagnostics: &[Diagnostic], summary: &Summary) -> anyhow::Result<String> {
-    #[derive(Serialize)]
-    struct Item<'a> {
-        file: String,
-        line: usize,
-        column: usize,
-        end_line: usize,
-        end_column: usize,
-        severity: Severity,
-        rule: &'a str,
-        message: &'a str,
-        help: Option<&'a str>,
-    }
     #[derive(Serialize)]
     struct Document<'a> {
         summary: &'a Summary,
-        diagnostics: Vec<Item<'a>>,
+        diagnostics: &'a [Diagnostic],
     }
-    let document = Document {
+    let mut text = serde_json::to_string_pretty(&Document {
         summary,
-        diagnostics: diagnostics
-            .iter()
-            .map(|d| Item {
-                file: d.file.to_string_lossy().replace('\\', "/"),
-                line: d.line,
-                column: d.column,
-                end_line: d.end_line,
-                end_column: d.end_column.max(d.column),
-                severity: d.severity,
-                rule: d.rule,
-                message: &d.message,
-                help: d.help.as_deref(),
-            })
-            .collect(),
-    };
-    let mut text = serde_json::to_string_pretty(&document)?;
+        diagnostics,
+    })?;
     text.push('\n');
     Ok(text)
 }

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::diagnostic::print_human;
 use crate::index::Kind;
 use crate::reindex::{Refresh, refresh};
-use crate::search::{Hit, Request, Results, SearchError, search};
+use crate::search::{Detail, Hit, Request, Results, SearchError, search};
 
 pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
     let root = &args.root;
@@ -28,7 +28,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
         }
     };
     let today = today()?;
-    let output = root.join(&config.output_dir);
+    let output = tidy(&root.join(&config.output_dir));
     let index_dir = output.join(crate::index::DIR);
     let refreshing = Instant::now();
     let (index, refreshed) = refresh(root, &config, &output, today)?;
@@ -83,7 +83,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
     } else {
         let link = |url: &str| {
             if config.base_url.is_empty() {
-                display_path(&tidy(&output.join(url)))
+                display_path(&output.join(url))
             } else {
                 format!("{}{url}", config.base_url)
             }
@@ -185,15 +185,22 @@ fn block(hit: &Hit, bold: bool, link: &dyn Fn(&str) -> String) -> String {
     if !hit.services.is_empty() {
         facts.push(hit.services.join(", "));
     }
-    if let Some(state) = &hit.state {
+    if let Detail::Action {
+        state: Some(state),
+        overdue,
+        owner,
+        due,
+        ..
+    } = &hit.detail
+    {
         let mut s = state.clone();
-        if hit.overdue == Some(true) {
+        if *overdue {
             s.push_str(", overdue");
         }
-        if let Some(Some(owner)) = &hit.owner {
+        if let Some(owner) = owner {
             s.push_str(&format!(", {owner}"));
         }
-        if let Some(Some(due)) = &hit.due {
+        if let Some(due) = due {
             s.push_str(&format!(", due {due}"));
         }
         facts.push(s);
