@@ -6,7 +6,10 @@ use std::ops::{Bound, Range};
 use jiff::civil::Date;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery, TermQuery,
+};
+use tantivy::query_grammar::{self, Occur as GrammarOccur, UserInputAst, UserInputLeaf};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DateTime, DocAddress, Index, Order, TantivyDocument, Term};
@@ -103,16 +106,30 @@ pub fn search(index: &Index, request: &Request, today: Date) -> Result<Results, 
         .reload_policy(tantivy::ReloadPolicy::Manual)
         .try_into()?;
     let searcher = reader.searcher();
-    let text = require_filters(&request.text);
-    let user_query: Option<Box<dyn Query>> = if text.trim().is_empty() {
+    let ast = if request.text.trim().is_empty() {
         None
     } else {
-        let mut parser =
-            QueryParser::for_index(index, vec![fields.title, fields.body, fields.category]);
-        parser.set_field_boost(fields.title, 2.0);
-        Some(parser.parse_query(&text).map_err(query_error)?)
+        // Parsed first, so that filters in the query can be read and made required; then
+        // built by the query parser as `parse_query` would.
+        let ast = query_grammar::parse_query(&request.text)
+            .map_err(|_| query_error(QueryParserError::SyntaxError(request.text.clone())))?;
+        Some(ast)
     };
-    let query = combine(&fields, request, user_query.as_deref());
+    let wants_sections = ast.as_ref().is_some_and(names_sections);
+    let user_query: Option<Box<dyn Query>> = match ast {
+        None => None,
+        Some(ast) => {
+            let mut parser =
+                QueryParser::for_index(index, vec![fields.title, fields.body, fields.category]);
+            parser.set_field_boost(fields.title, 2.0);
+            Some(
+                parser
+                    .build_query_from_user_input_ast(require_filters(ast))
+                    .map_err(query_error)?,
+            )
+        }
+    };
+    let query = combine(&fields, request, user_query.as_deref(), wants_sections);
     let limit = request.limit.max(1);
     let (addresses, total): (Vec<(f32, DocAddress)>, usize) = if user_query.is_some() {
         searcher.search(
@@ -143,7 +160,12 @@ pub fn search(index: &Index, request: &Request, today: Date) -> Result<Results, 
 }
 
 /// The user's query and the filters, all required; section documents only when asked for.
-fn combine(fields: &Fields, request: &Request, user: Option<&dyn Query>) -> BooleanQuery {
+fn combine(
+    fields: &Fields,
+    request: &Request,
+    user: Option<&dyn Query>,
+    query_names_sections: bool,
+) -> BooleanQuery {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     match user {
         Some(q) => clauses.push((Occur::Must, q.box_clone())),
@@ -154,9 +176,7 @@ fn combine(fields: &Fields, request: &Request, user: Option<&dyn Query>) -> Bool
         kinds = vec![Kind::Action.name()];
         clauses.push((Occur::Must, term(fields.state, "open")));
     }
-    let asks_for_sections = kinds.contains(&Kind::Section.name())
-        || mentions_field(&request.text, "section")
-        || request.text.contains("kind:section");
+    let asks_for_sections = kinds.contains(&Kind::Section.name()) || query_names_sections;
     if !asks_for_sections {
         clauses.push((Occur::MustNot, term(fields.kind, Kind::Section.name())));
     }
@@ -204,46 +224,62 @@ fn any_of(field: Field, values: &[String]) -> Option<Box<dyn Query>> {
     }
 }
 
-/// Whether the query text uses `field:` anywhere.
-fn mentions_field(text: &str, field: &str) -> bool {
-    text.split(|c: char| c.is_whitespace() || c == '(' || c == '+' || c == '-')
-        .any(|word| word.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
+/// The field of a query leaf, and its word for a single term.
+fn leaf_field(leaf: &UserInputLeaf) -> Option<(&str, Option<&str>)> {
+    match leaf {
+        UserInputLeaf::Literal(literal) => literal
+            .field_name
+            .as_deref()
+            .map(|f| (f, Some(literal.phrase.as_str()))),
+        UserInputLeaf::Range { field, .. }
+        | UserInputLeaf::Set { field, .. }
+        | UserInputLeaf::Regex { field, .. } => field.as_deref().map(|f| (f, None)),
+        UserInputLeaf::Exists { field } => Some((field.as_str(), None)),
+        UserInputLeaf::All => None,
+    }
+}
+
+fn is_exact_filter(ast: &UserInputAst) -> bool {
+    match ast {
+        UserInputAst::Leaf(leaf) => {
+            leaf_field(leaf).is_some_and(|(field, _)| EXACT_FIELDS.contains(&field))
+        }
+        _ => false,
+    }
+}
+
+/// Whether the query asks for section documents: `section:…` or `kind:section` anywhere.
+fn names_sections(ast: &UserInputAst) -> bool {
+    match ast {
+        UserInputAst::Clause(clauses) => clauses.iter().any(|(_, a)| names_sections(a)),
+        UserInputAst::Boost(inner, _) => names_sections(inner),
+        UserInputAst::Leaf(leaf) => matches!(
+            leaf_field(leaf),
+            Some(("section", _)) | Some(("kind", Some("section")))
+        ),
+    }
 }
 
 /// `severity:critical pool` means critical reports about pools, not "either": with OR as the
 /// default operator a bare `field:value` on an exact field would only add to the score.
-/// Such clauses at the top level get a `+`, unless they are joined with AND or OR.
-pub fn require_filters(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut depth = 0i32;
-    let mut in_quotes = false;
-    let words: Vec<&str> = text.split(' ').collect();
-    for (i, word) in words.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
+/// Such clauses at the top level become required, unless they are joined with AND or OR
+/// (which give them an operator of their own) or carry `+` or `-` already.
+pub fn require_filters(ast: UserInputAst) -> UserInputAst {
+    match ast {
+        UserInputAst::Clause(clauses) => UserInputAst::Clause(
+            clauses
+                .into_iter()
+                .map(|(occur, a)| match occur {
+                    None if is_exact_filter(&a) => (Some(GrammarOccur::Must), a),
+                    _ => (occur, a),
+                })
+                .collect(),
+        ),
+        single if is_exact_filter(&single) => {
+            UserInputAst::Clause(vec![(Some(GrammarOccur::Must), single)])
         }
-        let joined = |w: Option<&&str>| w.is_some_and(|w| *w == "OR" || *w == "AND");
-        let is_filter = depth == 0
-            && !in_quotes
-            && EXACT_FIELDS
-                .iter()
-                .any(|f| word.strip_prefix(f).is_some_and(|r| r.starts_with(':')))
-            && !joined(words.get(i + 1))
-            && !(i > 0 && joined(words.get(i - 1)));
-        if is_filter {
-            out.push('+');
-        }
-        out.push_str(word);
-        for c in word.chars() {
-            match c {
-                '"' => in_quotes = !in_quotes,
-                '(' if !in_quotes => depth += 1,
-                ')' if !in_quotes => depth -= 1,
-                _ => {}
-            }
-        }
+        other => other,
     }
-    out
 }
 
 fn query_error(e: tantivy::query::QueryParserError) -> SearchError {
@@ -370,22 +406,39 @@ fn html_escape(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn require_filters(text: &str) -> UserInputAst {
+        super::require_filters(query_grammar::parse_query(text).expect("valid"))
+    }
+
+    /// The query as tantivy parses it, to compare with a rewritten one.
+    fn parsed(text: &str) -> UserInputAst {
+        query_grammar::parse_query(text).expect("valid")
+    }
+
+    fn mentions_field(text: &str, field: &str) -> bool {
+        assert_eq!(field, "section");
+        names_sections(&parsed(text))
+    }
+
     #[test]
     fn exact_field_clauses_become_required() {
         assert_eq!(
             require_filters("severity:critical pool"),
-            "+severity:critical pool"
+            parsed("+severity:critical pool")
         );
-        assert_eq!(require_filters("+tag:x -service:y"), "+tag:x -service:y");
+        assert_eq!(
+            require_filters("+tag:x -service:y"),
+            parsed("+tag:x -service:y")
+        );
         assert_eq!(
             require_filters("service:a OR service:b pool"),
-            "service:a OR service:b pool"
+            parsed("service:a OR service:b pool")
         );
         assert_eq!(
             require_filters("(service:a pool) \"tag:x\""),
-            "(service:a pool) \"tag:x\""
+            parsed("(service:a pool) \"tag:x\"")
         );
-        assert_eq!(require_filters("title:pool"), "title:pool");
+        assert_eq!(require_filters("title:pool"), parsed("title:pool"));
     }
 
     #[test]
