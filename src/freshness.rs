@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Beside the index, relative to the output directory.
 pub const MANIFEST: &str = "search/manifest.json";
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// A file as it was read: modification time (nanoseconds since the epoch), size and hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

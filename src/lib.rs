@@ -5,7 +5,6 @@
 //! → [`model`] ([`site`]) → [`render`] → [`write`].
 
 pub mod analysis;
-pub mod analyzer;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -25,10 +24,11 @@ pub mod related;
 pub mod render;
 pub mod rules;
 pub mod scaffold;
-pub mod search;
 pub mod sections;
 pub mod site;
 pub mod slug;
 pub mod theme;
 pub mod view;
 pub mod write;
+
+pub use rollbook_search::{analyzer, search};

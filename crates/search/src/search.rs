@@ -14,7 +14,7 @@ use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DateTime, DocAddress, Index, Order, TantivyDocument, Term};
 
-use crate::index::{EXACT_FIELDS, Fields, Kind, date_of, day};
+use crate::schema::{EXACT_FIELDS, Fields, Kind, date_of, day};
 
 /// What to look for: the query text and the filters of `rollbook search`.
 #[derive(Debug, Clone, Default)]

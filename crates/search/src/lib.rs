@@ -1,0 +1,7 @@
+//! rollbook's search, shared by the command line and the engine that runs in the browser, so
+//! that both have one query language and one ranking: the index's [`schema`], its
+//! [`analyzer`] and [`search`] itself.
+
+pub mod analyzer;
+pub mod schema;
+pub mod search;
