@@ -69,7 +69,7 @@ pub fn export(index_dir: &Path, search_dir: &Path) -> anyhow::Result<Exported> {
         .par_iter()
         .map(|name| cut(&index_dir.join(name), name, chunk_size, &web_dir))
         .collect::<anyhow::Result<_>>()?;
-    let chunks = files.iter().map(|f| f.chunks.len()).sum();
+    let chunks = files.iter().map(|f| f.chunks(chunk_size)).sum();
 
     let mut ranges = Vec::new();
     let mut data = Vec::new();
@@ -113,24 +113,20 @@ pub fn export(index_dir: &Path, search_dir: &Path) -> anyhow::Result<Exported> {
     })
 }
 
-/// Cuts one file into chunks named by their hash, writing those not there yet.
+/// Cuts one file into compressed chunks named by the file's hash.
 fn cut(path: &Path, name: &str, chunk_size: usize, web_dir: &Path) -> anyhow::Result<PackedFile> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut chunks = Vec::with_capacity(bytes.len().div_ceil(chunk_size));
-    for piece in bytes.chunks(chunk_size) {
-        let chunk = format!("{:016x}.bin", hash(piece));
-        let target = web_dir.join(&chunk);
-        if !target.exists() {
-            std::fs::write(&target, piece)
-                .with_context(|| format!("cannot write {}", target.display()))?;
-        }
-        chunks.push(chunk);
-    }
-    Ok(PackedFile {
+    let file = PackedFile {
         name: name.to_string(),
         len: bytes.len(),
-        chunks,
-    })
+        hash: format!("{:016x}", hash(&bytes)),
+    };
+    for (i, piece) in bytes.chunks(chunk_size).enumerate() {
+        let target = web_dir.join(file.chunk_name(i));
+        std::fs::write(&target, pack::compress(piece))
+            .with_context(|| format!("cannot write {}", target.display()))?;
+    }
+    Ok(file)
 }
 
 /// Sorted ranges with overlapping or nearly touching ones joined.

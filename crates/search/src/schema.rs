@@ -83,7 +83,9 @@ impl Fields {
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         );
         let text = indexed.clone().set_stored();
-        let exact = STRING | STORED | FAST;
+        // Exact fields are filters: no length norms (which would cost a byte per document
+        // per field, in the browser too, and never change an order).
+        let exact = without_norms(STRING | STORED | FAST);
         let date = DateOptions::from(INDEXED | STORED | FAST);
         let fields = Fields {
             kind: builder.add_text_field("kind", exact.clone()),
@@ -93,7 +95,9 @@ impl Fields {
             title: builder.add_text_field("title", text.clone()),
             body: builder.add_text_field("body", indexed),
             text: builder.add_text_field("text", STORED),
-            category: builder.add_text_field("category", text),
+            // A lesson's category is a label of a word or two: its length says nothing, and
+            // its norms would cost the browser a byte per document.
+            category: builder.add_text_field("category", without_norms(text)),
             section: builder.add_text_field("section", exact.clone()),
             owner: builder.add_text_field("owner", exact.clone()),
             due: builder.add_date_field("due", date.clone()),
@@ -138,4 +142,13 @@ pub fn date_of(value: DateTime) -> Option<Date> {
     jiff::Timestamp::from_second(value.into_timestamp_secs())
         .ok()
         .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+}
+
+/// The options with no length norms: for fields where length does not matter to the rank.
+fn without_norms(options: TextOptions) -> TextOptions {
+    let indexing = options
+        .get_indexing_options()
+        .cloned()
+        .map(|i| i.set_fieldnorms(false));
+    options.set_indexing_options(indexing.unwrap_or_default())
 }

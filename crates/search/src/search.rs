@@ -142,28 +142,22 @@ pub fn search(searcher: &Searcher, request: &Request, today: Date) -> Result<Res
     hits(searcher, ranked, today)
 }
 
+/// The request as one tantivy query, with the words matched approximately.
+pub struct Built {
+    pub query: BooleanQuery,
+    /// Whether the query has words, and so scores and snippets.
+    pub has_words: bool,
+    pub fuzzy: Vec<String>,
+}
+
 /// Runs the query: which documents match, how many, and the top ones in order.
 pub fn rank(searcher: &Searcher, request: &Request) -> Result<Ranked, SearchError> {
-    let index = searcher.index();
-    let fields = Fields::of(index)?;
-    let ast = if request.text.trim().is_empty() {
-        None
-    } else {
-        // Parsed first, so that filters in the query can be read and made required; then
-        // built by the query parser as `parse_query` would.
-        let ast = query_grammar::parse_query(&request.text)
-            .map_err(|_| query_error(QueryParserError::SyntaxError(request.text.clone())))?;
-        Some(require_filters(ast))
-    };
-    let wants_sections = ast.as_ref().is_some_and(names_sections);
-    let mut fuzzy = Vec::new();
-    let user_query: Option<Box<dyn Query>> = match ast {
-        None => None,
-        Some(ast) => Some(build_query(searcher, &fields, ast, &mut fuzzy)?),
-    };
-    let query = combine(&fields, request, user_query.as_deref(), wants_sections);
+    let Built {
+        query,
+        has_words,
+        fuzzy,
+    } = build(searcher, request)?;
     let limit = request.limit.max(1);
-    let has_words = user_query.is_some();
     let facet_counter = request.facets.then_some(FacetCounter);
     let (addresses, total, facets) = if has_words && request.sort == Sort::Relevance {
         searcher.search(
@@ -196,6 +190,32 @@ pub fn rank(searcher: &Searcher, request: &Request) -> Result<Ranked, SearchErro
         total,
         fuzzy,
         facets,
+    })
+}
+
+/// Builds the request's query: the user's words and filters, and the request's filters.
+pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchError> {
+    let fields = Fields::of(searcher.index())?;
+    let ast = if request.text.trim().is_empty() {
+        None
+    } else {
+        // Parsed first, so that filters in the query can be read and made required; then
+        // built by the query parser as `parse_query` would.
+        let ast = query_grammar::parse_query(&request.text)
+            .map_err(|_| query_error(QueryParserError::SyntaxError(request.text.clone())))?;
+        Some(require_filters(ast))
+    };
+    let wants_sections = ast.as_ref().is_some_and(names_sections);
+    let mut fuzzy = Vec::new();
+    let user_query: Option<Box<dyn Query>> = match ast {
+        None => None,
+        Some(ast) => Some(build_query(searcher, &fields, ast, &mut fuzzy)?),
+    };
+    let query = combine(&fields, request, user_query.as_deref(), wants_sections);
+    Ok(Built {
+        query,
+        has_words: user_query.is_some(),
+        fuzzy,
     })
 }
 

@@ -70,11 +70,13 @@ impl ChunkDirectory {
         })
     }
 
-    /// Adds a chunk fetched by the host.
-    pub fn put(&self, name: &str, bytes: Vec<u8>) {
+    /// Adds a chunk fetched by the host, as stored.
+    pub fn put(&self, name: &str, stored: &[u8]) -> Result<(), String> {
+        let bytes = pack::decompress(stored)?;
         if let Ok(mut chunks) = self.shared.chunks.lock() {
             chunks.insert(name.to_string(), OwnedBytes::new(bytes));
         }
+        Ok(())
     }
 
     /// From now on, missing chunks are noted instead of fetched.
@@ -115,7 +117,8 @@ impl Shared {
             noted.push(name.to_string());
             return Err(io::Error::new(io::ErrorKind::WouldBlock, "deferred"));
         }
-        let bytes = OwnedBytes::new((self.fetch)(name)?);
+        let stored = (self.fetch)(name)?;
+        let bytes = OwnedBytes::new(pack::decompress(&stored).map_err(io::Error::other)?);
         if let Ok(mut chunks) = self.chunks.lock() {
             chunks.insert(name.to_string(), bytes.clone());
         }
@@ -136,23 +139,23 @@ impl Shared {
             }
         }
         let size = self.manifest.chunk_size;
-        let chunks = &self.manifest.files[file].chunks;
+        let packed_file = &self.manifest.files[file];
         let (first, last) = (range.start / size, (range.end - 1) / size);
-        if last >= chunks.len() {
+        if last >= packed_file.chunks(size) {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "read past the end of an index file",
             ));
         }
         if first == last {
-            let bytes = self.chunk(&chunks[first])?;
+            let bytes = self.chunk(&packed_file.chunk_name(first))?;
             let offset = first * size;
             return Ok(bytes.slice(range.start - offset..range.end - offset));
         }
         let mut out = Vec::with_capacity(range.len());
         // Every chunk is asked for before any error, so that a deferred read notes them all.
         let pieces: Vec<io::Result<OwnedBytes>> =
-            (first..=last).map(|c| self.chunk(&chunks[c])).collect();
+            (first..=last).map(|c| self.chunk(&packed_file.chunk_name(c))).collect();
         for (c, piece) in (first..=last).zip(pieces) {
             let piece = piece?;
             let offset = c * size;

@@ -12,10 +12,13 @@ mod host;
 
 use jiff::civil::Date;
 use rollbook_search::pack;
-use rollbook_search::schema::Kind;
+use rollbook_search::schema::{Fields, Kind};
 use rollbook_search::search::{self, Request, SearchError, Sort};
 use serde::{Deserialize, Serialize};
-use tantivy::{Index, Searcher, TantivyDocument};
+use tantivy::query::Query as _;
+use tantivy::schema::IndexRecordOption;
+use tantivy::tokenizer::TokenStream as _;
+use tantivy::{Index, Searcher, TantivyDocument, Term};
 
 pub use directory::{ChunkDirectory, Fetch};
 
@@ -94,9 +97,9 @@ impl Engine {
         })
     }
 
-    /// A chunk the host fetched because an answer needed it.
-    pub fn put(&self, name: &str, bytes: Vec<u8>) {
-        self.directory.put(name, bytes);
+    /// A chunk the host fetched because an answer needed it, as stored.
+    pub fn put(&self, name: &str, stored: &[u8]) -> Result<(), String> {
+        self.directory.put(name, stored)
     }
 
     pub fn query(&self, query: &Query) -> Answer {
@@ -109,6 +112,9 @@ impl Engine {
             .as_deref()
             .and_then(|d| d.parse::<Date>().ok())
             .unwrap_or(Date::constant(1970, 1, 1));
+        if let Some(need) = self.prefetch(&request) {
+            return Answer::Need { need };
+        }
         let ranked = match search::rank(&self.searcher, &request) {
             Ok(ranked) => ranked,
             Err(e) => return failure(e),
@@ -126,6 +132,48 @@ impl Engine {
             Ok(results) => Answer::Results { ok: true, results },
             Err(e) => failure(e),
         }
+    }
+}
+
+impl Engine {
+    /// The chunks a query will read, found without reading them, in two rounds: the
+    /// dictionary blocks of its words, then their postings and the fields' norms. Each round
+    /// is fetched in parallel; whatever this misses is fetched when read.
+    fn prefetch(&self, request: &Request) -> Option<Vec<String>> {
+        let Ok(fields) = Fields::of(self.searcher.index()) else {
+            return None;
+        };
+        self.directory.defer();
+        let mut analyzer = rollbook_search::analyzer::analyzer();
+        let mut stream = analyzer.token_stream(&request.text);
+        while stream.advance() {
+            let word = &stream.token().text;
+            for field in [fields.title, fields.body, fields.category] {
+                let _ = self.searcher.doc_freq(&Term::from_field_text(field, word));
+            }
+        }
+        let need = self.directory.deferred();
+        if !need.is_empty() {
+            return Some(need);
+        }
+        self.directory.defer();
+        if let Ok(built) = search::build(&self.searcher, request) {
+            built.query.query_terms(&mut |term, positions| {
+                let option = match positions {
+                    true => IndexRecordOption::WithFreqsAndPositions,
+                    false => IndexRecordOption::WithFreqs,
+                };
+                for segment in self.searcher.segment_readers() {
+                    let _ = segment.get_fieldnorms_reader(term.field());
+                    if let Ok(inverted) = segment.inverted_index(term.field())
+                        && let Ok(Some(info)) = inverted.get_term_info(term)
+                    {
+                        let _ = inverted.read_postings_from_terminfo(&info, option);
+                    }
+                }
+            });
+        }
+        Some(self.directory.deferred()).filter(|need| !need.is_empty())
     }
 }
 
