@@ -694,7 +694,10 @@ fn every_page_has_the_search_box_and_the_search_page_says_what_it_needs() {
         pages += 1;
     }
     assert!(pages > 30, "only {pages} pages");
-    assert!(site.exists("public/search.js"), "search.js ships with the theme");
+    assert!(
+        site.exists("public/search.js"),
+        "search.js ships with the theme"
+    );
 
     let search = site.read("public/search/index.html");
     assert!(search.contains("<h1>Search</h1>"), "{search}");

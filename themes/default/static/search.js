@@ -101,9 +101,11 @@
     return badge;
   }
 
+  /** Whether two texts have the same words: a snippet is its text without the punctuation
+      at the ends. */
   function sameText(a, b) {
-    const norm = (s) => String(s || "").replace(/\s+/g, " ").trim();
-    return norm(a) === norm(b);
+    const norm = (s) => String(s || "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
+    return norm(a) !== "" && norm(a) === norm(b);
   }
 
   /** The parts of a hit both views show: its title (highlighted when the snippet is the
@@ -337,9 +339,12 @@
           this.search.cancel();
           this.latest = 0;
           this.results = null;
+          this.form.removeAttribute("aria-busy");
           this.close();
           return;
         }
+        // Busy from the keystroke, not from the debounced request: there are results to wait for.
+        this.form.setAttribute("aria-busy", "true");
         this.search();
       });
       input.addEventListener("keydown", (event) => this.onKey(event));
@@ -421,6 +426,7 @@
     }
 
     show(text, reply) {
+      this.form.removeAttribute("aria-busy");
       this.results = reply;
       this.options = [];
       this.active = -1;
@@ -639,6 +645,7 @@
     changed(now) {
       this.limit = PAGE_LIMIT;
       this.countFilters();
+      this.form.setAttribute("aria-busy", "true");
       const params = stateToParams(this.state).toString();
       history.replaceState(history.state, "", params ? "?" + params : location.pathname);
       if (now) {
