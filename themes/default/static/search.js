@@ -242,8 +242,8 @@
   }
 
   /** The "search needs HTTP" message, with the lists that work everywhere. */
-  function unavailableMessage(tag) {
-    const box = el(tag || "div", "search-unavailable");
+  function unavailableMessage() {
+    const box = el("div", "search-unavailable");
     box.appendChild(el("p", null, (unavailable && unavailable.message) || "Search is not available."));
     const help = el("p");
     if (unavailable && unavailable.needsHttp) {
@@ -285,11 +285,12 @@
     return run;
   }
 
+  /** Whether "/" typed here is text (a text field), not the shortcut. */
   function isEditable(node) {
     if (!node || node === document.body) return false;
-    if (node.isContentEditable) return true;
-    const tag = node.tagName;
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
+    if (node.isContentEditable || node.tagName === "TEXTAREA" || node.tagName === "SELECT") return true;
+    if (node.tagName !== "INPUT") return false;
+    return !["checkbox", "radio", "button", "submit", "reset", "range", "color", "file", "image"].includes(node.type);
   }
 
   // ---------- the header's box: a combobox ----------
@@ -317,7 +318,14 @@
       this.listbox.id = "site-search-listbox";
       this.listbox.setAttribute("role", "listbox");
       this.listbox.setAttribute("aria-label", "Search results");
-      this.footer = el("a", "ss-all");
+      this.footer = el("div", "ss-foot");
+      this.all = el("a", "ss-all");
+      const keys = el("span", "ss-keys");
+      keys.setAttribute("aria-hidden", "true");
+      for (const [key, what] of [["↑↓", " choose "], ["Enter", " open "], ["Esc", " close"]]) {
+        keys.append(el("kbd", null, key), what);
+      }
+      this.footer.append(this.all, keys);
       popup.append(this.message, this.listbox, this.footer);
       this.popup = popup;
       this.live = el("div", "visually-hidden");
@@ -471,8 +479,8 @@
         this.listbox.appendChild(group);
       }
       this.footer.hidden = false;
-      this.footer.textContent = "See all " + total + " " + plural(total, "result");
-      this.footer.href = SEARCH_PAGE + "?q=" + encodeURIComponent(text);
+      this.all.textContent = "See all " + total + " " + plural(total, "result");
+      this.all.href = SEARCH_PAGE + "?q=" + encodeURIComponent(text);
       this.live.textContent = total + " " + plural(total, "result") + " for " + text;
       this.open();
     }
