@@ -593,9 +593,10 @@
       this.filters = form.querySelector("#search-filters");
       this.filtersToggle = form.querySelector("#search-filters-toggle");
       this.expanded = new Set();
-      this.latest = 0;
+      this.generation = 0;
       this.limit = PAGE_LIMIT;
       this.shown = null;
+      this.facetCounts = null;
       this.state = readState(location.search);
       this.search = debounce(() => this.run(), DEBOUNCE_MS);
 
@@ -632,7 +633,7 @@
       }
       this.more.addEventListener("click", () => {
         this.limit += PAGE_LIMIT;
-        this.run({ focusFrom: this.hits.children.length });
+        this.run({ more: true, focusFrom: this.hits.children.length });
       });
       if (!this.state.q) this.input.focus();
       this.countFilters();
@@ -669,19 +670,50 @@
       if (this.filtersToggle) this.filtersToggle.textContent = n ? "Filters (" + n + ")" : "Filters";
     }
 
-    run(options) {
+    /** Asks for the results of the current state. The engine counts the values of the
+        documents that match every filter; a field with values selected is counted again
+        without its own filter, so that its other values keep their counts and can be added
+        (values of one field are alternatives). Only the answers to the latest state are shown. */
+    run(options = {}) {
       const query = stateToQuery(this.state, this.limit);
-      const id = ask(query, (reply) => {
-        if (id === this.latest) this.show(query, reply, options || {});
+      // "Show more" is the same search further down: the counts have not changed.
+      if (options.more) query.facets = false;
+      const requests = [query];
+      const recounted = [];
+      if (query.facets) {
+        for (const facet of FACETS) {
+          if (!this.state[facet.param].length) continue;
+          requests.push(stateToQuery({ ...this.state, [facet.param]: [] }, 1));
+          recounted.push(facet.param);
+        }
+      }
+      const generation = ++this.generation;
+      const replies = [];
+      let waitingFor = requests.length;
+      requests.forEach((request, i) => {
+        ask(request, (reply) => {
+          replies[i] = reply;
+          waitingFor -= 1;
+          if (waitingFor > 0 || generation !== this.generation) return;
+          const [main, ...others] = replies;
+          let facets = main.ok ? main.results.facets : null;
+          if (facets) {
+            facets = { ...facets };
+            recounted.forEach((param, j) => {
+              const counts = others[j].ok && others[j].results.facets && others[j].results.facets[param];
+              if (counts) facets[param] = counts;
+            });
+          }
+          this.show(query, main, facets, options);
+        });
       });
-      this.latest = id;
       this.form.setAttribute("aria-busy", "true");
       setTimeout(() => {
-        if (this.latest === id && !this.shown) this.status.textContent = "Loading the search index…";
+        if (generation === this.generation && !this.shown) this.status.textContent = "Loading the search index…";
       }, SLOW_MS);
     }
 
-    show(query, reply, options) {
+    show(query, reply, facets, options) {
       this.form.removeAttribute("aria-busy");
       this.shown = reply;
       this.error.hidden = true;
@@ -699,9 +731,12 @@
         this.error.hidden = false;
         return;
       }
-      const { total, hits, facets, fuzzy } = reply.results;
+      const { total, hits, fuzzy } = reply.results;
       this.renderStatus(query, total, hits.length, fuzzy, reply.ms);
-      this.renderFacets(facets);
+      if (query.facets) {
+        this.facetCounts = facets;
+        this.renderFacets(facets);
+      }
       const list = hits.map((hit) => this.hitItem(hit));
       this.hits.replaceChildren(...list);
       this.more.hidden = hits.length >= total;
@@ -796,7 +831,7 @@
         toggle.addEventListener("click", () => {
           if (this.expanded.has(facet.param)) this.expanded.delete(facet.param);
           else this.expanded.add(facet.param);
-          this.renderFacets(this.shown && this.shown.ok ? this.shown.results.facets : null);
+          this.renderFacets(this.facetCounts);
           const again = this.facets.querySelector(".facet-" + facet.param + " .facet-more");
           if (again) again.focus();
         });
