@@ -600,6 +600,7 @@
       this.state = readState(location.search);
       this.search = debounce(() => this.run(), DEBOUNCE_MS);
 
+      this.title = document.title;
       this.input.value = this.state.q;
       this.sort.value = this.state.sort;
       this.openOnly.checked = this.state.open;
@@ -637,6 +638,7 @@
       });
       if (!this.state.q) this.input.focus();
       this.countFilters();
+      this.retitle();
       this.run();
     }
 
@@ -657,12 +659,19 @@
       this.form.setAttribute("aria-busy", "true");
       const params = stateToParams(this.state).toString();
       history.replaceState(history.state, "", params ? "?" + params : location.pathname);
+      this.retitle();
       if (now) {
         this.search.cancel();
         this.run();
       } else {
         this.search();
       }
+    }
+
+    /** The query in the tab's title, as in the history and bookmarks. */
+    retitle() {
+      const q = this.state.q.trim();
+      document.title = q ? "“" + q + "” · " + this.title : this.title;
     }
 
     countFilters() {
