@@ -114,10 +114,16 @@ pub struct SearchArgs {
     /// Only open corrective actions
     #[arg(long)]
     pub open: bool,
+    /// Order of the hits: by relevance, or newest first
+    #[arg(long, value_enum, default_value_t = SortArg::Relevance)]
+    pub sort: SortArg,
+    /// Also count the matches by kind, severity, service, tag, team and year
+    #[arg(long)]
+    pub facets: bool,
     /// How many hits to show
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub limit: u16,
-    /// Print {"total", "hits": [...]} as JSON (documented in the README)
+    /// Print {"total", "hits": [...], "fuzzy": [...]} as JSON (documented in the README)
     #[arg(long)]
     pub json: bool,
 }
@@ -129,6 +135,12 @@ pub enum KindArg {
     Action,
     /// A recognised section of a report (summary, root cause, impact…)
     Section,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    Relevance,
+    Date,
 }
 
 fn parse_date(text: &str) -> Result<jiff::civil::Date, String> {

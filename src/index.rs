@@ -25,13 +25,19 @@ pub fn create(dir: &Path, reports: &[Report]) -> tantivy::Result<()> {
     let index = Index::create_in_dir(dir, schema)?;
     crate::analyzer::register(&index);
     let mut writer = writer(&index)?;
-    // Merging while indexing raised the build's peak memory by 60-90 MB to save a few of the
-    // handful of segments (seven for 10,000 reports), which searches hardly notice.
+    // Merging while indexing raised the build's peak memory by 60-90 MB; one merge at the end
+    // costs less.
     writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
     for report in reports {
         add_report(&writer, &fields, report)?;
     }
     writer.commit()?;
+    // One segment: the browser fetches each segment's dictionaries, norms and postings
+    // separately, so a query over several costs a request and a block per segment per word.
+    let segments = index.searchable_segment_ids()?;
+    if segments.len() > 1 {
+        writer.merge(&segments).wait()?;
+    }
     writer.wait_merging_threads()?;
     Ok(())
 }

@@ -29,6 +29,7 @@ pub mod site;
 pub mod slug;
 pub mod theme;
 pub mod view;
+pub mod webindex;
 pub mod write;
 
 pub use rollbook_search::{analyzer, search};

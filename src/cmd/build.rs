@@ -101,6 +101,8 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     // model → index → related reports → render: report pages list what the index finds.
     let index_dir = staging.dir(crate::index::DIR)?;
     crate::index::create(&index_dir, &site.reports).context("cannot write the search index")?;
+    crate::webindex::export(&index_dir, &staging.dir("search")?)
+        .context("cannot write the search index for the browser")?;
     let manifest = Manifest::new(config_hash(root), args.drafts, stamps);
     staging.write(crate::freshness::MANIFEST, manifest.to_json().as_bytes())?;
     timings.mark("index");

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::cli::{KindArg, SearchArgs};
+use crate::cli::{KindArg, SearchArgs, SortArg};
 use crate::cmd::{Outcome, Stream, color, display_path, plural, tidy, today};
 use crate::config::Config;
 use crate::diagnostic::print_human;
 use crate::index::Kind;
 use crate::reindex::{Refresh, refresh};
-use crate::search::{Detail, Hit, Request, Results, SearchError, search};
+use crate::search::{Detail, Facets, Hit, Request, Results, SearchError, Sort, search};
 
 pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
     let root = &args.root;
@@ -55,10 +55,20 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
         since: args.since,
         until: args.until,
         open: args.open,
+        sort: match args.sort {
+            SortArg::Relevance => Sort::Relevance,
+            SortArg::Date => Sort::Date,
+        },
         limit: usize::from(args.limit),
+        facets: args.facets,
     };
     let started = Instant::now();
-    let found = search(&index, &request, today);
+    let found = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()
+        .map_err(SearchError::Index)
+        .and_then(|reader: tantivy::IndexReader| search(&reader.searcher(), &request, today));
     if std::env::var_os("ROLLBOOK_TIMINGS").is_some() {
         eprintln!(
             "timing: refresh {:.1} ms, query {:.1} ms",
@@ -155,6 +165,17 @@ fn describe(refreshed: &Refresh, elapsed: Duration, index: &Path) -> Option<Stri
 
 fn human(results: &Results, query: &str, bold: bool, link: &dyn Fn(&str) -> String) -> String {
     let mut out = String::new();
+    if !results.fuzzy.is_empty() {
+        out.push_str(&format!(
+            "No report has {}; showing similar words.\n\n",
+            results
+                .fuzzy
+                .iter()
+                .map(|w| format!("{w:?}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
+    }
     if results.hits.is_empty() {
         out.push_str(&format!("No hits for {query:?}.\n"));
         return out;
@@ -169,6 +190,34 @@ fn human(results: &Results, query: &str, bold: bool, link: &dyn Fn(&str) -> Stri
         results.total,
         plural(results.total)
     ));
+    if let Some(facets) = &results.facets {
+        out.push_str(&facet_lines(facets));
+    }
+    out
+}
+
+/// The counts, a line per field: `severity: high 12, critical 3`.
+fn facet_lines(facets: &Facets) -> String {
+    let mut out = String::from("\n");
+    for (name, counts) in [
+        ("kind", &facets.kind),
+        ("severity", &facets.severity),
+        ("service", &facets.service),
+        ("tag", &facets.tag),
+        ("team", &facets.team),
+        ("year", &facets.year),
+    ] {
+        let shown: Vec<String> = counts
+            .iter()
+            .take(12)
+            .map(|(value, n)| format!("{value} {n}"))
+            .collect();
+        let more = match counts.len().saturating_sub(shown.len()) {
+            0 => String::new(),
+            n => format!(", and {n} more"),
+        };
+        out.push_str(&format!("{name:<9} {}{more}\n", shown.join(", ")));
+    }
     out
 }
 

@@ -3,5 +3,7 @@
 //! [`analyzer`] and [`search`] itself.
 
 pub mod analyzer;
+pub mod facets;
+pub mod pack;
 pub mod schema;
 pub mod search;

@@ -139,4 +139,3 @@ pub fn date_of(value: DateTime) -> Option<Date> {
         .ok()
         .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
 }
-

@@ -9,10 +9,12 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery, TermQuery,
 };
-use tantivy::query_grammar::{self, Occur as GrammarOccur, UserInputAst, UserInputLeaf};
+use tantivy::query_grammar::{self, Delimiter, Occur as GrammarOccur, UserInputAst, UserInputLeaf};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DateTime, DocAddress, Index, Order, TantivyDocument, Term};
+use tantivy::{DateTime, DocAddress, Index, Order, Searcher, TantivyDocument, Term};
+
+use crate::facets::FacetCounter;
 
 use crate::schema::{EXACT_FIELDS, Fields, Kind, date_of, day};
 
@@ -29,7 +31,18 @@ pub struct Request {
     pub until: Option<Date>,
     /// Open actions only.
     pub open: bool,
+    pub sort: Sort,
     pub limit: usize,
+    /// Count the matches by kind, severity, service, tag, team and year.
+    pub facets: bool,
+}
+
+/// The order of hits. Without words to rank by, the order is always newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Relevance,
+    Date,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,8 +50,22 @@ pub struct Results {
     /// Every document that matches, not only the hits shown.
     pub total: usize,
     pub hits: Vec<Hit>,
+    /// Words of the query that are in no document, matched to similar words instead.
+    pub fuzzy: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<Facets>,
 }
 
+/// How many matching documents have each value, most first.
+#[derive(Debug, Default, Serialize)]
+pub struct Facets {
+    pub kind: Vec<(String, u64)>,
+    pub severity: Vec<(String, u64)>,
+    pub service: Vec<(String, u64)>,
+    pub tag: Vec<(String, u64)>,
+    pub team: Vec<(String, u64)>,
+    pub year: Vec<(String, u64)>,
+}
 /// One hit: the fields every kind has, then its kind's own.
 #[derive(Debug, Serialize)]
 pub struct Hit {
@@ -99,13 +126,26 @@ pub enum SearchError {
 /// How many characters a snippet has at most.
 const SNIPPET_CHARS: usize = 180;
 
-pub fn search(index: &Index, request: &Request, today: Date) -> Result<Results, SearchError> {
+/// A query run: the documents to show, in order, before they are read.
+pub struct Ranked {
+    query: BooleanQuery,
+    /// Whether the query has words, and so scores and snippets.
+    has_words: bool,
+    pub addresses: Vec<(f32, DocAddress)>,
+    pub total: usize,
+    pub fuzzy: Vec<String>,
+    pub facets: Option<Facets>,
+}
+
+pub fn search(searcher: &Searcher, request: &Request, today: Date) -> Result<Results, SearchError> {
+    let ranked = rank(searcher, request)?;
+    hits(searcher, ranked, today)
+}
+
+/// Runs the query: which documents match, how many, and the top ones in order.
+pub fn rank(searcher: &Searcher, request: &Request) -> Result<Ranked, SearchError> {
+    let index = searcher.index();
     let fields = Fields::of(index)?;
-    let reader = index
-        .reader_builder()
-        .reload_policy(tantivy::ReloadPolicy::Manual)
-        .try_into()?;
-    let searcher = reader.searcher();
     let ast = if request.text.trim().is_empty() {
         None
     } else {
@@ -113,50 +153,186 @@ pub fn search(index: &Index, request: &Request, today: Date) -> Result<Results, 
         // built by the query parser as `parse_query` would.
         let ast = query_grammar::parse_query(&request.text)
             .map_err(|_| query_error(QueryParserError::SyntaxError(request.text.clone())))?;
-        Some(ast)
+        Some(require_filters(ast))
     };
     let wants_sections = ast.as_ref().is_some_and(names_sections);
+    let mut fuzzy = Vec::new();
     let user_query: Option<Box<dyn Query>> = match ast {
         None => None,
-        Some(ast) => {
-            let mut parser =
-                QueryParser::for_index(index, vec![fields.title, fields.body, fields.category]);
-            parser.set_field_boost(fields.title, 2.0);
-            Some(
-                parser
-                    .build_query_from_user_input_ast(require_filters(ast))
-                    .map_err(query_error)?,
-            )
-        }
+        Some(ast) => Some(build_query(searcher, &fields, ast, &mut fuzzy)?),
     };
     let query = combine(&fields, request, user_query.as_deref(), wants_sections);
     let limit = request.limit.max(1);
-    let (addresses, total): (Vec<(f32, DocAddress)>, usize) = if user_query.is_some() {
+    let has_words = user_query.is_some();
+    let facet_counter = request.facets.then_some(FacetCounter);
+    let (addresses, total, facets) = if has_words && request.sort == Sort::Relevance {
         searcher.search(
             &query,
-            &(TopDocs::with_limit(limit).order_by_score(), Count),
+            &(
+                TopDocs::with_limit(limit).order_by_score(),
+                Count,
+                facet_counter,
+            ),
         )?
     } else {
-        // Without words to rank by, the newest first.
-        let (top, count) = searcher.search(
+        let (top, count, facets) = searcher.search(
             &query,
             &(
                 TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("date", Order::Desc),
                 Count,
+                facet_counter,
             ),
         )?;
-        (top.into_iter().map(|(_, a)| (0.0, a)).collect(), count)
+        (
+            top.into_iter().map(|(_, a)| (0.0, a)).collect(),
+            count,
+            facets,
+        )
     };
-    let snippets = match &user_query {
-        Some(_) => Some(SnippetGenerator::create(&searcher, &query, fields.body)?),
-        None => None,
+    Ok(Ranked {
+        query,
+        has_words,
+        addresses,
+        total,
+        fuzzy,
+        facets,
+    })
+}
+
+/// Reads the ranked documents and makes hits of them, with snippets.
+pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results, SearchError> {
+    let fields = Fields::of(searcher.index())?;
+    let snippets = match ranked.has_words {
+        true => Some(SnippetGenerator::create(
+            searcher,
+            &ranked.query,
+            fields.body,
+        )?),
+        false => None,
     };
-    let mut hits = Vec::with_capacity(addresses.len());
-    for (score, address) in addresses {
+    let mut hits = Vec::with_capacity(ranked.addresses.len());
+    for (score, address) in ranked.addresses {
         let doc: TantivyDocument = searcher.doc(address)?;
         hits.push(hit(&fields, &doc, score, snippets.as_ref(), today));
     }
-    Ok(Results { total, hits })
+    Ok(Results {
+        total: ranked.total,
+        hits,
+        fuzzy: ranked.fuzzy,
+        facets: ranked.facets,
+    })
+}
+
+/// The fields that words without a field name are looked for in.
+fn text_fields(fields: &Fields) -> [Field; 3] {
+    [fields.title, fields.body, fields.category]
+}
+
+fn parser(index: &Index, fields: &Fields) -> QueryParser {
+    let mut parser = QueryParser::for_index(index, text_fields(fields).to_vec());
+    parser.set_field_boost(fields.title, 2.0);
+    parser
+}
+
+/// The user's query as tantivy builds it, except that a word found in no document is looked
+/// for with one or two typos (`conection` finds `connection`), and listed in `fuzzy`.
+fn build_query(
+    searcher: &Searcher,
+    fields: &Fields,
+    ast: UserInputAst,
+    fuzzy: &mut Vec<String>,
+) -> Result<Box<dyn Query>, SearchError> {
+    let index = searcher.index();
+    let exact = parser(index, fields);
+    let clauses = match ast {
+        UserInputAst::Clause(clauses) => clauses,
+        single => vec![(None, single)],
+    };
+    let unknown: Vec<bool> = clauses
+        .iter()
+        .map(|(occur, ast)| match occur {
+            Some(GrammarOccur::MustNot) => Ok(false),
+            _ => is_unknown_word(searcher, fields, ast),
+        })
+        .collect::<Result<_, _>>()?;
+    if !unknown.contains(&true) {
+        return exact
+            .build_query_from_user_input_ast(UserInputAst::Clause(clauses))
+            .map_err(query_error);
+    }
+    let mut approximate = parser(index, fields);
+    for field in text_fields(fields) {
+        approximate.set_field_fuzzy(field, false, 1, true);
+    }
+    let mut long_words = parser(index, fields);
+    for field in text_fields(fields) {
+        long_words.set_field_fuzzy(field, false, 2, true);
+    }
+    let mut built: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(clauses.len());
+    for ((occur, ast), unknown) in clauses.into_iter().zip(unknown) {
+        let query = if unknown {
+            let word = match &ast {
+                UserInputAst::Leaf(leaf) => match leaf.as_ref() {
+                    UserInputLeaf::Literal(literal) => literal.phrase.clone(),
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            let parser = if word.chars().count() > 6 {
+                &long_words
+            } else {
+                &approximate
+            };
+            fuzzy.push(word);
+            parser.build_query_from_user_input_ast(ast)
+        } else {
+            exact.build_query_from_user_input_ast(ast)
+        }
+        .map_err(query_error)?;
+        let occur = match occur {
+            Some(GrammarOccur::Must) => Occur::Must,
+            Some(GrammarOccur::MustNot) => Occur::MustNot,
+            Some(GrammarOccur::Should) | None => Occur::Should,
+        };
+        built.push((occur, query));
+    }
+    Ok(Box::new(BooleanQuery::new(built)))
+}
+
+/// A bare word (no field, no quotes, not a prefix) whose stem no document has in its text.
+fn is_unknown_word(
+    searcher: &Searcher,
+    fields: &Fields,
+    ast: &UserInputAst,
+) -> Result<bool, SearchError> {
+    let UserInputAst::Leaf(leaf) = ast else {
+        return Ok(false);
+    };
+    let UserInputLeaf::Literal(literal) = leaf.as_ref() else {
+        return Ok(false);
+    };
+    if literal.field_name.is_some() || literal.prefix || literal.delimiter != Delimiter::None {
+        return Ok(false);
+    }
+    let mut analyzer = crate::analyzer::analyzer();
+    let mut stream = analyzer.token_stream(&literal.phrase);
+    let mut stems = Vec::new();
+    while stream.advance() {
+        stems.push(stream.token().text.clone());
+    }
+    let [stem] = stems.as_slice() else {
+        return Ok(false);
+    };
+    // Words of a few letters have too many neighbours one typo away.
+    if stem.chars().count() < 4 {
+        return Ok(false);
+    }
+    for field in text_fields(fields) {
+        if searcher.doc_freq(&Term::from_field_text(field, stem))? > 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The user's query and the filters, all required; section documents only when asked for.

@@ -1,0 +1,180 @@
+//! rollbook's search engine for the browser: [`rollbook_search`] (the same query language and
+//! ranking as `rollbook search`) over the chunked index that `rollbook build` writes, through
+//! a read-only [`ChunkDirectory`]. Compiled to `wasm32-unknown-unknown` it runs in a Web
+//! Worker (`worker.js`), which fetches chunks for it; built natively, tests drive it directly.
+//!
+//! A query may answer "need these chunks": the documents to show are read only once all their
+//! chunks are here, so that the worker fetches them in parallel rather than one by one.
+
+mod directory;
+#[cfg(target_arch = "wasm32")]
+mod host;
+
+use jiff::civil::Date;
+use rollbook_search::pack;
+use rollbook_search::schema::Kind;
+use rollbook_search::search::{self, Request, SearchError, Sort};
+use serde::{Deserialize, Serialize};
+use tantivy::{Index, Searcher, TantivyDocument};
+
+pub use directory::{ChunkDirectory, Fetch};
+
+pub struct Engine {
+    directory: ChunkDirectory,
+    searcher: Searcher,
+}
+
+/// A query as the page sends it (see the README's "Searching in the browser").
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Query {
+    pub text: String,
+    pub kinds: Vec<String>,
+    pub severities: Vec<String>,
+    pub services: Vec<String>,
+    pub tags: Vec<String>,
+    pub teams: Vec<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub open: bool,
+    pub sort: Option<String>,
+    pub limit: Option<usize>,
+    pub facets: bool,
+    /// The reader's day, for overdue actions: `YYYY-MM-DD`.
+    pub today: Option<String>,
+}
+
+/// What a query answers.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// Fetch these chunks, [`Engine::put`] them, and ask again.
+    Need {
+        need: Vec<String>,
+    },
+    Results {
+        ok: bool,
+        results: search::Results,
+    },
+    Error {
+        ok: bool,
+        error: Problem,
+    },
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub message: String,
+    pub help: String,
+}
+
+impl Answer {
+    fn error(message: impl Into<String>, help: impl Into<String>) -> Answer {
+        Answer::Error {
+            ok: false,
+            error: Problem {
+                message: message.into(),
+                help: help.into(),
+            },
+        }
+    }
+}
+
+impl Engine {
+    /// Opens the index from its open pack; other bytes come through `fetch`.
+    pub fn open(pack_bytes: &[u8], fetch: Fetch) -> Result<Engine, String> {
+        let directory = ChunkDirectory::open(pack_bytes, fetch)?;
+        let index = Index::open(directory.clone())
+            .map_err(|e| format!("cannot open the search index: {e}"))?;
+        let searcher =
+            pack::open(&index).map_err(|e| format!("cannot open the search index: {e}"))?;
+        Ok(Engine {
+            directory,
+            searcher,
+        })
+    }
+
+    /// A chunk the host fetched because an answer needed it.
+    pub fn put(&self, name: &str, bytes: Vec<u8>) {
+        self.directory.put(name, bytes);
+    }
+
+    pub fn query(&self, query: &Query) -> Answer {
+        let request = match request(query) {
+            Ok(request) => request,
+            Err(answer) => return answer,
+        };
+        let today = query
+            .today
+            .as_deref()
+            .and_then(|d| d.parse::<Date>().ok())
+            .unwrap_or(Date::constant(1970, 1, 1));
+        let ranked = match search::rank(&self.searcher, &request) {
+            Ok(ranked) => ranked,
+            Err(e) => return failure(e),
+        };
+        // Try to read the documents without fetching: what is missing is fetched together.
+        self.directory.defer();
+        for (_, address) in &ranked.addresses {
+            let _ = self.searcher.doc::<TantivyDocument>(*address);
+        }
+        let need = self.directory.deferred();
+        if !need.is_empty() {
+            return Answer::Need { need };
+        }
+        match search::hits(&self.searcher, ranked, today) {
+            Ok(results) => Answer::Results { ok: true, results },
+            Err(e) => failure(e),
+        }
+    }
+}
+
+fn failure(e: SearchError) -> Answer {
+    match e {
+        SearchError::Query { message, help } => Answer::error(message, help),
+        SearchError::Index(e) => Answer::error(
+            format!("the search index could not be read: {e}"),
+            "reload the page; if it persists, rebuild the site",
+        ),
+    }
+}
+
+fn request(query: &Query) -> Result<Request, Answer> {
+    let date = |text: &Option<String>, name: &str| -> Result<Option<Date>, Answer> {
+        match text.as_deref().filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some(t) => t.parse::<Date>().map(Some).map_err(|_| {
+                Answer::error(
+                    format!("`{t}` is not a date"),
+                    format!("write {name} as YYYY-MM-DD"),
+                )
+            }),
+        }
+    };
+    let mut kinds = Vec::with_capacity(query.kinds.len());
+    for name in &query.kinds {
+        kinds.push(Kind::from_name(name).ok_or_else(|| {
+            Answer::error(
+                format!("`{name}` is not a kind"),
+                "kinds are report, section, lesson and action",
+            )
+        })?);
+    }
+    Ok(Request {
+        text: query.text.clone(),
+        kinds,
+        severities: query.severities.clone(),
+        services: query.services.clone(),
+        tags: query.tags.clone(),
+        teams: query.teams.clone(),
+        since: date(&query.since, "since")?,
+        until: date(&query.until, "until")?,
+        open: query.open,
+        sort: match query.sort.as_deref() {
+            Some("date") => Sort::Date,
+            _ => Sort::Relevance,
+        },
+        limit: query.limit.unwrap_or(10).clamp(1, 1000),
+        facets: query.facets,
+    })
+}

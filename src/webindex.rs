@@ -1,0 +1,281 @@
+//! The index → what the browser's search engine reads, in `search/`: the engine itself
+//! (`engine-<hash>.wasm`), its worker script (`worker.js`), and the index cut into chunks with
+//! an open pack (`web/`; the format is in [`rollbook_search::pack`]).
+//!
+//! What the pack holds is recorded, not listed: the build opens the index the way the engine
+//! does ([`rollbook_search::pack::open`]) through a directory that notes every byte range
+//! read, and packs those ranges. So the engine's open is one request whatever tantivy reads.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use rayon::prelude::*;
+use rollbook_search::pack::{self, Manifest, PackedFile};
+use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
+use tantivy::directory::{
+    DirectoryLock, FileHandle, Lock, MmapDirectory, OwnedBytes, WatchCallback, WatchHandle,
+    WritePtr,
+};
+use tantivy::{Directory, HasLen, Index};
+
+use crate::freshness::hash;
+
+/// Where the chunks and the open pack go, relative to the output directory.
+pub const DIR: &str = "search/web";
+
+/// The engine and its worker, relative to the output directory.
+pub const WORKER: &str = "search/worker.js";
+
+/// Bytes per chunk. Smaller chunks waste fewer bytes around what a query reads; larger ones
+/// take fewer requests. Chosen with `bench/browser.sh` (see bench/README.md);
+/// `ROLLBOOK_CHUNK_KB` overrides it for such measurements.
+const CHUNK_SIZE: usize = 16 * 1024;
+
+/// The engine, built by `crates/web/build.sh` (see its README) and committed.
+const ENGINE: &[u8] = include_bytes!("../crates/web/dist/engine.wasm");
+const WORKER_SOURCE: &str = include_str!("../crates/web/worker.js");
+
+/// What was written, for the build's summary and tests.
+#[derive(Debug)]
+pub struct Exported {
+    pub pack: String,
+    pub pack_bytes: usize,
+    pub chunks: usize,
+}
+
+/// Writes the engine, its worker and the index in `index_dir` as chunks into `search_dir`.
+pub fn export(index_dir: &Path, search_dir: &Path) -> anyhow::Result<Exported> {
+    let chunk_size = std::env::var("ROLLBOOK_CHUNK_KB")
+        .ok()
+        .and_then(|kb| kb.parse::<usize>().ok())
+        .map_or(CHUNK_SIZE, |kb| kb.max(1) * 1024);
+    let web_dir = search_dir.join("web");
+    std::fs::create_dir_all(&web_dir)
+        .with_context(|| format!("cannot create {}", web_dir.display()))?;
+
+    let reads = record_open(index_dir)?;
+    let mut names: Vec<String> = std::fs::read_dir(index_dir)?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    names.sort();
+
+    let files: Vec<PackedFile> = names
+        .par_iter()
+        .map(|name| cut(&index_dir.join(name), name, chunk_size, &web_dir))
+        .collect::<anyhow::Result<_>>()?;
+    let chunks = files.iter().map(|f| f.chunks.len()).sum();
+
+    let mut ranges = Vec::new();
+    let mut data = Vec::new();
+    for (file_number, name) in names.iter().enumerate() {
+        let Some(read) = reads.get(name) else {
+            continue;
+        };
+        let bytes = std::fs::read(index_dir.join(name))?;
+        for range in merge(read.clone()) {
+            let end = range.end.min(bytes.len());
+            let start = range.start.min(end);
+            data.extend_from_slice(&bytes[start..end]);
+            ranges.push(pack::Range {
+                file: file_number,
+                start,
+                len: end - start,
+            });
+        }
+    }
+    let manifest = Manifest {
+        chunk_size,
+        files,
+        ranges,
+    };
+    let packed = pack::encode(&manifest, &data);
+    let pack_name = format!("open-{:016x}.bin", hash(&packed));
+    std::fs::write(web_dir.join(&pack_name), &packed)?;
+
+    let engine_name = format!("engine-{:016x}.wasm", hash(ENGINE));
+    std::fs::write(search_dir.join(&engine_name), ENGINE)?;
+    let worker = format!(
+        "const ENGINE = {engine:?};\nconst PACK = {pack:?};\n{WORKER_SOURCE}",
+        engine = engine_name,
+        pack = format!("web/{pack_name}"),
+    );
+    std::fs::write(search_dir.join("worker.js"), worker)?;
+    Ok(Exported {
+        pack: pack_name,
+        pack_bytes: packed.len(),
+        chunks,
+    })
+}
+
+/// Cuts one file into chunks named by their hash, writing those not there yet.
+fn cut(path: &Path, name: &str, chunk_size: usize, web_dir: &Path) -> anyhow::Result<PackedFile> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut chunks = Vec::with_capacity(bytes.len().div_ceil(chunk_size));
+    for piece in bytes.chunks(chunk_size) {
+        let chunk = format!("{:016x}.bin", hash(piece));
+        let target = web_dir.join(&chunk);
+        if !target.exists() {
+            std::fs::write(&target, piece)
+                .with_context(|| format!("cannot write {}", target.display()))?;
+        }
+        chunks.push(chunk);
+    }
+    Ok(PackedFile {
+        name: name.to_string(),
+        len: bytes.len(),
+        chunks,
+    })
+}
+
+/// Sorted ranges with overlapping or nearly touching ones joined.
+fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    const GAP: usize = 64;
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match out.last_mut() {
+            Some(last) if range.start <= last.end + GAP => last.end = last.end.max(range.end),
+            _ => out.push(range),
+        }
+    }
+    out
+}
+
+/// Every byte range that opening the index reads, by file name.
+fn record_open(index_dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<Range<usize>>>> {
+    let recording = Recording {
+        inner: MmapDirectory::open(index_dir)
+            .with_context(|| format!("cannot open the index in {}", index_dir.display()))?,
+        reads: Arc::default(),
+    };
+    let reads = Arc::clone(&recording.reads);
+    let index = Index::open(recording).context("cannot open the index to pack it")?;
+    pack::open(&index).context("cannot open the index to pack it")?;
+    let reads = reads
+        .lock()
+        .map_err(|_| anyhow::anyhow!("recording failed"))?;
+    let mut by_file: BTreeMap<String, Vec<Range<usize>>> = BTreeMap::new();
+    for (path, range) in reads.iter() {
+        by_file
+            .entry(path.to_string_lossy().into_owned())
+            .or_default()
+            .push(range.clone());
+    }
+    Ok(by_file)
+}
+
+type Reads = Arc<Mutex<Vec<(PathBuf, Range<usize>)>>>;
+
+/// A directory that notes what is read from it.
+#[derive(Clone)]
+struct Recording {
+    inner: MmapDirectory,
+    reads: Reads,
+}
+
+impl fmt::Debug for Recording {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Recording")
+    }
+}
+
+impl Recording {
+    fn note(&self, path: &Path, range: Range<usize>) {
+        if let Ok(mut reads) = self.reads.lock() {
+            reads.push((path.to_path_buf(), range));
+        }
+    }
+}
+
+struct RecordedFile {
+    path: PathBuf,
+    inner: Arc<dyn FileHandle>,
+    reads: Reads,
+}
+
+impl fmt::Debug for RecordedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordedFile({})", self.path.display())
+    }
+}
+
+impl HasLen for RecordedFile {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+impl FileHandle for RecordedFile {
+    fn read_bytes(&self, range: Range<usize>) -> std::io::Result<OwnedBytes> {
+        if let Ok(mut reads) = self.reads.lock() {
+            reads.push((self.path.clone(), range.clone()));
+        }
+        self.inner.read_bytes(range)
+    }
+}
+
+impl Directory for Recording {
+    fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
+        Ok(Arc::new(RecordedFile {
+            path: path.to_path_buf(),
+            inner: self.inner.get_file_handle(path)?,
+            reads: Arc::clone(&self.reads),
+        }))
+    }
+
+    fn delete(&self, path: &Path) -> Result<(), DeleteError> {
+        self.inner.delete(path)
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool, OpenReadError> {
+        self.inner.exists(path)
+    }
+
+    fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
+        self.inner.open_write(path)
+    }
+
+    fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
+        let bytes = self.inner.atomic_read(path)?;
+        self.note(path, 0..bytes.len());
+        Ok(bytes)
+    }
+
+    fn atomic_write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
+        self.inner.atomic_write(path, data)
+    }
+
+    fn acquire_lock(&self, lock: &Lock) -> Result<DirectoryLock, LockError> {
+        self.inner.acquire_lock(lock)
+    }
+
+    fn watch(&self, callback: WatchCallback) -> tantivy::Result<WatchHandle> {
+        self.inner.watch(callback)
+    }
+
+    fn sync_directory(&self) -> std::io::Result<()> {
+        self.inner.sync_directory()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_that_overlap_or_nearly_touch_are_joined() {
+        assert_eq!(
+            merge(vec![1000..1020, 0..5, 1015..1030, 2000..2010]),
+            [0..5, 1000..1030, 2000..2010]
+        );
+        assert_eq!(merge(vec![0..10, 40..50]), [0..50]);
+        assert_eq!(merge(vec![0..10, 75..80]), [0..10, 75..80]);
+        assert_eq!(merge(vec![]), Vec::<Range<usize>>::new());
+    }
+}
