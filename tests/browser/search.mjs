@@ -146,9 +146,19 @@ const cases = {
     assert.equal(await page.inputValue("#site-search-q"), "saturation", "Escape keeps the text");
     await page.keyboard.press("ArrowDown");
     assert.equal(await page.isVisible("#site-search-popup"), true, "ArrowDown opens again");
-    await page.keyboard.press("ArrowDown");
     box = await boxResults(page);
-    assert.equal(box.active, first.id);
+    assert.equal(box.active, first.id, "on the first hit");
+    const options = box.groups.flatMap((g) => g.options);
+    if (options.length > 1) {
+      await page.keyboard.press("ArrowDown");
+      assert.equal((await boxResults(page)).active, options[1].id, "ArrowDown moves down");
+      await page.keyboard.press("ArrowUp");
+      assert.equal((await boxResults(page)).active, first.id, "ArrowUp moves up");
+    }
+    await page.keyboard.press("ArrowUp");
+    assert.equal((await boxResults(page)).active, options[options.length - 1].id, "from the first hit, ArrowUp wraps to the last");
+    await page.keyboard.press("ArrowDown");
+    assert.equal((await boxResults(page)).active, first.id, "and ArrowDown back to the first");
     await Promise.all([page.waitForURL(/#action-add-pool-saturation/), page.keyboard.press("Enter")]);
     assert.equal(new URL(page.url()).pathname.endsWith("/reports/2024-06-10-checkout-pool.html"), true, page.url());
 

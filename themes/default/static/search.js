@@ -271,6 +271,11 @@
     return box;
   }
 
+  /** What to say about words the engine matched approximately. */
+  function fuzzyNote(words) {
+    return "No exact match for " + words.map((w) => "“" + w + "”").join(", ") + ": showing words spelled like " + (words.length === 1 ? "it" : "them") + ".";
+  }
+
   function plural(n, one, many) {
     return n === 1 ? one : many || one + "s";
   }
@@ -456,7 +461,7 @@
       }
       const { total, hits, fuzzy } = reply.results;
       if (Array.isArray(fuzzy) && fuzzy.length) {
-        this.message.appendChild(el("p", "ss-note", "Approximate matches for " + fuzzy.join(", ")));
+        this.message.appendChild(el("p", "ss-note", fuzzyNote(fuzzy)));
       }
       if (!hits.length) {
         this.message.appendChild(el("p", "ss-note", "No results for “" + text + "”."));
@@ -772,7 +777,7 @@
       }
       const nodes = [line];
       if (Array.isArray(fuzzy) && fuzzy.length) {
-        nodes.push(el("p", "search-fuzzy", "No exact match for " + fuzzy.map((w) => "“" + w + "”").join(", ") + ": showing words spelled like " + (fuzzy.length === 1 ? "it" : "them") + "."));
+        nodes.push(el("p", "search-fuzzy", fuzzyNote(fuzzy)));
       }
       if (!total && query.text.trim()) {
         nodes.push(el("p", "search-tip", hasFilters ? "Try removing a filter, or fewer words." : "Try other words, or fewer of them."));
