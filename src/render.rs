@@ -104,6 +104,8 @@ pub enum Job {
         term: usize,
         page: usize,
     },
+    /// The search page: the browser search engine runs there, in a worker.
+    Search,
     NotFound,
     Feed,
     Sitemap,
@@ -349,7 +351,7 @@ impl<'s> Renderer<'s> {
                 }
             }
         }
-        jobs.extend([Job::NotFound, Job::Feed, Job::Json]);
+        jobs.extend([Job::Search, Job::NotFound, Job::Feed, Job::Json]);
         // A sitemap must list absolute URLs; without a base URL it would be invalid.
         if !self.config.base_url.is_empty() {
             jobs.push(Job::Sitemap);
@@ -373,6 +375,7 @@ impl<'s> Renderer<'s> {
             }
             Job::Taxonomy(kind) => format!("{}/index.html", kind.slug()),
             Job::Term { kind, term, page } => page_path(&self.term_base(kind, term), page),
+            Job::Search => "search/index.html".into(),
             Job::NotFound => "404.html".into(),
             Job::Feed => "atom.xml".into(),
             Job::Sitemap => "sitemap.xml".into(),
@@ -420,6 +423,8 @@ impl<'s> Renderer<'s> {
                 self.term(&mut context, kind, term, page, &root);
                 "term.html"
             }
+            // Everything it shows comes from the worker; the page is the form and the frame.
+            Job::Search => "search.html",
             Job::NotFound => {
                 context.insert("root", &site_path(&self.config.base_url));
                 "404.html"
@@ -1083,6 +1088,7 @@ fn section_of(job: &Job) -> &'static str {
         }
         | Job::Taxonomy(kind)
         | Job::Term { kind, .. } => kind.slug(),
+        Job::Search => "search",
         _ => "other",
     }
 }

@@ -623,10 +623,19 @@ fn the_theme_needs_nothing_from_outside_the_site() {
         let name = file.display().to_string();
         if name.ends_with(".html") || name.ends_with(".css") {
             let text = site.read(&format!("public/{name}"));
-            assert!(
-                !text.contains("<script"),
-                "{name}: no JavaScript in the generated site"
-            );
+            // The one script is the theme's search.js, from the site itself: no inline code
+            // and nothing a page needs except search (see the search page's test).
+            for script in text.split("<script").skip(1) {
+                let tag = &script[..script.find('>').expect("closed tag")];
+                assert!(
+                    tag.contains("search.js\" defer"),
+                    "{name}: a script other than search.js: <script{tag}>"
+                );
+                assert!(
+                    script[tag.len() + 1..].starts_with("</script>"),
+                    "{name}: inline JavaScript"
+                );
+            }
             for link in links(&text) {
                 assert!(
                     !link.starts_with("http") || link.contains("example.com"),
@@ -661,4 +670,58 @@ fn report_ids_that_collide_with_list_pages_are_an_error() {
     run.assert_code(1);
     assert!(run.stderr.contains("error[reserved-id]"), "{}", run.stderr);
     assert!(run.stderr.contains("content/page-2.md"), "{}", run.stderr);
+}
+
+#[test]
+fn every_page_has_the_search_box_and_the_search_page_says_what_it_needs() {
+    let site = TestSite::fixture("basic");
+    site.run(&["build", "--base-url", "https://kb.example.com/sre"])
+        .assert_code(0);
+    let mut pages = 0;
+    for file in site.files("public") {
+        let name = file.display().to_string();
+        if !name.ends_with(".html") {
+            continue;
+        }
+        let html = site.read(&format!("public/{name}"));
+        // A plain GET form, so that the box leads to the search page without JavaScript.
+        let root = if name == "404.html" {
+            "/sre/".to_string()
+        } else {
+            "../".repeat(name.matches('/').count())
+        };
+        let form = format!("action=\"{root}search/index.html\" method=\"get\"");
+        assert!(html.contains(&form), "{name}: no search form ({form})");
+        assert!(html.contains("type=\"search\" name=\"q\""), "{name}");
+        assert!(
+            html.contains(&format!("<script src=\"{root}search.js\" defer")),
+            "{name}: search.js"
+        );
+        pages += 1;
+    }
+    assert!(pages > 30, "only {pages} pages");
+    assert!(
+        site.exists("public/search.js"),
+        "search.js ships with the theme"
+    );
+
+    let search = site.read("public/search/index.html");
+    assert!(search.contains("<h1>Search</h1>"), "{search}");
+    let noscript = search
+        .split("<noscript>")
+        .nth(1)
+        .and_then(|rest| rest.split("</noscript>").next())
+        .expect("a <noscript> block");
+    assert!(noscript.contains("needs JavaScript"), "{noscript}");
+    for list in ["reports", "lessons", "actions"] {
+        assert!(
+            noscript.contains(&format!("href=\"../{list}/index.html\"")),
+            "{list} in {noscript}"
+        );
+    }
+    let sitemap = site.read("public/sitemap.xml");
+    assert!(
+        sitemap.contains("<loc>https://kb.example.com/sre/search/</loc>"),
+        "{sitemap}"
+    );
 }
