@@ -270,7 +270,10 @@ mod tests {
             merge(vec![1000..1020, 0..5, 1015..1030, 2000..2010]),
             [0..5, 1000..1030, 2000..2010]
         );
-        assert_eq!(merge(vec![0..10, 40..50]), [0..50]);
+        assert_eq!(
+            merge(vec![0..10, 40..50]),
+            vec![Range { start: 0, end: 50 }]
+        );
         assert_eq!(merge(vec![0..10, 75..80]), [0..10, 75..80]);
         assert_eq!(merge(vec![]), Vec::<Range<usize>>::new());
     }

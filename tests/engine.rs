@@ -26,7 +26,10 @@ fn open(site: &TestSite) -> Opened {
         .expect("search/web")
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("open-")))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("open-"))
+        })
         .expect("an open pack");
     let synchronous = Arc::new(AtomicUsize::new(0));
     let fetch = {
@@ -53,7 +56,10 @@ fn ask(opened: &Opened, query: &Query) -> (Value, usize) {
             Answer::Need { need } => {
                 for name in need {
                     let stored = std::fs::read(opened.web.join(&name)).expect("chunk exists");
-                    opened.engine.put(&name, &stored).expect("chunk decompresses");
+                    opened
+                        .engine
+                        .put(&name, &stored)
+                        .expect("chunk decompresses");
                 }
             }
             answer => return (serde_json::to_value(&answer).expect("json"), round),
@@ -100,7 +106,10 @@ fn the_engine_gives_the_command_lines_hits_in_its_order() {
     site.build().assert_code(0);
     let opened = open(&site);
     let cases: Vec<(Query, Vec<&str>)> = vec![
-        (query("connection pool exhausted"), vec!["connection pool exhausted"]),
+        (
+            query("connection pool exhausted"),
+            vec!["connection pool exhausted"],
+        ),
         (query("\"connection pool\""), vec!["\"connection pool\""]),
         (query("pool -redis"), vec!["pool -redis"]),
         (query("pool severity:high"), vec!["pool severity:high"]),
@@ -184,7 +193,11 @@ fn mistakes_are_answered_not_thrown() {
     let opened = open(&site);
     let (answer, _) = ask(&opened, &query("nosuchfield:x"));
     assert_eq!(answer["ok"], false);
-    assert!(answer["error"]["help"].as_str().is_some_and(|h| !h.is_empty()));
+    assert!(
+        answer["error"]["help"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
+    );
     let (answer, _) = ask(
         &opened,
         &Query {

@@ -85,8 +85,11 @@ pub fn encode(manifest: &Manifest, data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The packed ranges, each with its bytes.
+pub type Packed<'a> = Vec<(Range, &'a [u8])>;
+
 /// The manifest, and each range with its bytes.
-pub fn decode(pack: &[u8]) -> Result<(Manifest, Vec<(Range, &[u8])>), String> {
+pub fn decode(pack: &[u8]) -> Result<(Manifest, Packed<'_>), String> {
     let bad = |what: &str| format!("the search index's open pack is damaged: {what}");
     if pack.len() < 8 || &pack[..4] != MAGIC {
         return Err(bad("it does not start with RBW1"));

@@ -154,8 +154,9 @@ impl Shared {
         }
         let mut out = Vec::with_capacity(range.len());
         // Every chunk is asked for before any error, so that a deferred read notes them all.
-        let pieces: Vec<io::Result<OwnedBytes>> =
-            (first..=last).map(|c| self.chunk(&packed_file.chunk_name(c))).collect();
+        let pieces: Vec<io::Result<OwnedBytes>> = (first..=last)
+            .map(|c| self.chunk(&packed_file.chunk_name(c)))
+            .collect();
         for (c, piece) in (first..=last).zip(pieces) {
             let piece = piece?;
             let offset = c * size;

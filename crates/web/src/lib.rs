@@ -71,14 +71,20 @@ pub struct Problem {
     pub help: String,
 }
 
+impl Problem {
+    fn new(message: impl Into<String>, help: impl Into<String>) -> Problem {
+        Problem {
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+}
+
 impl Answer {
     fn error(message: impl Into<String>, help: impl Into<String>) -> Answer {
         Answer::Error {
             ok: false,
-            error: Problem {
-                message: message.into(),
-                help: help.into(),
-            },
+            error: Problem::new(message, help),
         }
     }
 }
@@ -105,7 +111,7 @@ impl Engine {
     pub fn query(&self, query: &Query) -> Answer {
         let request = match request(query) {
             Ok(request) => request,
-            Err(answer) => return answer,
+            Err(error) => return Answer::Error { ok: false, error },
         };
         let today = query
             .today
@@ -187,12 +193,12 @@ fn failure(e: SearchError) -> Answer {
     }
 }
 
-fn request(query: &Query) -> Result<Request, Answer> {
-    let date = |text: &Option<String>, name: &str| -> Result<Option<Date>, Answer> {
+fn request(query: &Query) -> Result<Request, Problem> {
+    let date = |text: &Option<String>, name: &str| -> Result<Option<Date>, Problem> {
         match text.as_deref().filter(|t| !t.is_empty()) {
             None => Ok(None),
             Some(t) => t.parse::<Date>().map(Some).map_err(|_| {
-                Answer::error(
+                Problem::new(
                     format!("`{t}` is not a date"),
                     format!("write {name} as YYYY-MM-DD"),
                 )
@@ -202,7 +208,7 @@ fn request(query: &Query) -> Result<Request, Answer> {
     let mut kinds = Vec::with_capacity(query.kinds.len());
     for name in &query.kinds {
         kinds.push(Kind::from_name(name).ok_or_else(|| {
-            Answer::error(
+            Problem::new(
                 format!("`{name}` is not a kind"),
                 "kinds are report, section, lesson and action",
             )
