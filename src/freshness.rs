@@ -85,7 +85,13 @@ impl Manifest {
 
 /// FNV-1a: stable across platforms and Rust versions, and fast enough for a few MB.
 pub fn hash(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    hash_more(HASH_START, bytes)
+}
+
+/// Where [`hash_more`] starts: a hash of bytes given in pieces is the hash of them all.
+pub const HASH_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+pub fn hash_more(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fs::File;
+use std::io::{Read as _, Seek as _, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -22,7 +24,7 @@ use tantivy::directory::{
 };
 use tantivy::{Directory, HasLen, Index};
 
-use crate::freshness::hash;
+use crate::freshness::{HASH_START, hash, hash_more};
 
 /// Where the chunks and the open pack go, relative to the output directory.
 pub const DIR: &str = "search/web";
@@ -77,15 +79,18 @@ pub fn export(index_dir: &Path, search_dir: &Path) -> anyhow::Result<Exported> {
         let Some(read) = reads.get(name) else {
             continue;
         };
-        let bytes = std::fs::read(index_dir.join(name))?;
+        let path = index_dir.join(name);
+        let mut file =
+            File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
         for range in merge(read.clone()) {
-            let end = range.end.min(bytes.len());
-            let start = range.start.min(end);
-            data.extend_from_slice(&bytes[start..end]);
+            let mut bytes = vec![0; range.len()];
+            file.seek(SeekFrom::Start(range.start as u64))?;
+            let n = read_full(&mut file, &mut bytes)?;
+            data.extend_from_slice(&bytes[..n]);
             ranges.push(pack::Range {
                 file: file_number,
-                start,
-                len: end - start,
+                start: range.start,
+                len: n,
             });
         }
     }
@@ -113,20 +118,48 @@ pub fn export(index_dir: &Path, search_dir: &Path) -> anyhow::Result<Exported> {
     })
 }
 
-/// Cuts one file into compressed chunks named by the file's hash.
+/// Cuts one file into compressed chunks named by the file's hash. The file is read a chunk at
+/// a time (twice: to hash it, then to cut it), so that the store's tens of megabytes are
+/// never in memory at once.
 fn cut(path: &Path, name: &str, chunk_size: usize, web_dir: &Path) -> anyhow::Result<PackedFile> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file = PackedFile {
+    let cannot_read = || format!("cannot read {}", path.display());
+    let mut piece = vec![0; chunk_size];
+    let mut hash = HASH_START;
+    let mut len = 0;
+    let mut file = File::open(path).with_context(cannot_read)?;
+    loop {
+        let n = read_full(&mut file, &mut piece).with_context(cannot_read)?;
+        hash = hash_more(hash, &piece[..n]);
+        len += n;
+        if n < chunk_size {
+            break;
+        }
+    }
+    let packed = PackedFile {
         name: name.to_string(),
-        len: bytes.len(),
-        hash: format!("{:016x}", hash(&bytes)),
+        len,
+        hash: format!("{hash:016x}"),
     };
-    for (i, piece) in bytes.chunks(chunk_size).enumerate() {
-        let target = web_dir.join(file.chunk_name(i));
-        std::fs::write(&target, pack::compress(piece))
+    let mut file = File::open(path).with_context(cannot_read)?;
+    for i in 0..packed.chunks(chunk_size) {
+        let n = read_full(&mut file, &mut piece).with_context(cannot_read)?;
+        let target = web_dir.join(packed.chunk_name(i));
+        std::fs::write(&target, pack::compress(&piece[..n]))
             .with_context(|| format!("cannot write {}", target.display()))?;
     }
-    Ok(file)
+    Ok(packed)
+}
+
+/// Fills `buffer` unless the file ends first; how much was read.
+fn read_full(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
 }
 
 /// Sorted ranges with overlapping or nearly touching ones joined.
