@@ -33,8 +33,8 @@ pub const DIR: &str = "search/web";
 pub const WORKER: &str = "search/worker.js";
 
 /// Bytes per chunk. Smaller chunks waste fewer bytes around what a query reads; larger ones
-/// take fewer requests. Chosen with `bench/browser.sh` (see bench/README.md);
-/// `ROLLBOOK_CHUNK_KB` overrides it for such measurements.
+/// take fewer requests. Chosen with `bench/browser.sh` (the README's Benchmarks has the
+/// measurements); `ROLLBOOK_CHUNK_KB` overrides it for such measurements.
 const CHUNK_SIZE: usize = 16 * 1024;
 
 /// The engine, built by `crates/web/build.sh` (see its README) and committed.
