@@ -109,16 +109,7 @@ pf_root='article.report'
 pf_exclude='.breadcrumbs, .report-badges, .meta-panel, .toc, .report-section, .report-footer, .report-nav, .report-aside'
 
 # ---------------------------------------------------------------- report header
-md() { printf '%s\n' "$@" | tee -a "$results"; }
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-
-cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)
-mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
-if rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null); then
-  if ! git -C "$repo" diff --quiet HEAD -- 2>/dev/null; then rev="$rev (work tree differs)"; fi
-else
-  rev="no commit yet"
-fi
+machine_facts
 chromium_ver=$("$CHROMIUM" --version 2>/dev/null | head -n1 || true)
 
 md "" "## Browser search benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')" ""

@@ -103,18 +103,7 @@ if ((want_rollbook)); then
 fi
 
 # ---------------------------------------------------------------- report helpers
-# md LINE...: the Markdown report, to stdout and to results.md
-md() { printf '%s\n' "$@" | tee -a "$results"; }
-
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1048576 }'; }
-
-cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)
-mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
-if rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null); then
-  if ! git -C "$repo" diff --quiet HEAD -- 2>/dev/null; then rev="$rev (work tree differs)"; fi
-else
-  rev="no commit yet"
-fi
+machine_facts
 rustc_ver=$( (cd "$repo" && rustc --version 2>/dev/null) || echo "rustc not found")
 
 md "" "## Build benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')" ""

@@ -77,3 +77,21 @@ rollbook_binary() {
 
 # median: of the numbers on stdin, one a line.
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# md LINE...: the Markdown report, to stdout and to $results (set by the script).
+md() { printf '%s\n' "$@" | tee -a "${results:?}"; }
+
+# mib BYTES: in MiB with one decimal.
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+
+# machine_facts: sets `cpu`, `mem` and `rev` (the commit, noting a changed work tree) for the
+# report's header.
+machine_facts() {
+  cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)
+  mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
+  if rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null); then
+    if ! git -C "$repo" diff --quiet HEAD -- 2>/dev/null; then rev="$rev (work tree differs)"; fi
+  else
+    rev="no commit yet"
+  fi
+}
