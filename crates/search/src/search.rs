@@ -128,12 +128,9 @@ const SNIPPET_CHARS: usize = 180;
 
 /// A query run: the documents to show, in order, before they are read.
 pub struct Ranked {
-    query: BooleanQuery,
-    /// Whether the query has words, and so scores and snippets.
-    has_words: bool,
+    built: Built,
     pub addresses: Vec<(f32, DocAddress)>,
     pub total: usize,
-    pub fuzzy: Vec<String>,
     pub facets: Option<Facets>,
 }
 
@@ -148,20 +145,26 @@ pub struct Built {
     /// Whether the query has words, and so scores and snippets.
     pub has_words: bool,
     pub fuzzy: Vec<String>,
+    fields: Fields,
 }
 
 /// Runs the query: which documents match, how many, and the top ones in order.
 pub fn rank(searcher: &Searcher, request: &Request) -> Result<Ranked, SearchError> {
-    let Built {
-        query,
-        has_words,
-        fuzzy,
-    } = build(searcher, request)?;
+    rank_built(searcher, request, build(searcher, request)?)
+}
+
+/// [`rank`] with the query already built.
+pub fn rank_built(
+    searcher: &Searcher,
+    request: &Request,
+    built: Built,
+) -> Result<Ranked, SearchError> {
+    let query = &built.query;
     let limit = request.limit.max(1);
     let facet_counter = request.facets.then_some(FacetCounter);
-    let (addresses, total, facets) = if has_words && request.sort == Sort::Relevance {
+    let (addresses, total, facets) = if built.has_words && request.sort == Sort::Relevance {
         searcher.search(
-            &query,
+            query,
             &(
                 TopDocs::with_limit(limit).order_by_score(),
                 Count,
@@ -170,7 +173,7 @@ pub fn rank(searcher: &Searcher, request: &Request) -> Result<Ranked, SearchErro
         )?
     } else {
         let (top, count, facets) = searcher.search(
-            &query,
+            query,
             &(
                 TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("date", Order::Desc),
                 Count,
@@ -184,11 +187,9 @@ pub fn rank(searcher: &Searcher, request: &Request) -> Result<Ranked, SearchErro
         )
     };
     Ok(Ranked {
-        query,
-        has_words,
+        built,
         addresses,
         total,
-        fuzzy,
         facets,
     })
 }
@@ -216,18 +217,20 @@ pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchErro
         query,
         has_words: user_query.is_some(),
         fuzzy,
+        fields,
     })
 }
 
 /// Reads the ranked documents and makes hits of them, with snippets.
 pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results, SearchError> {
-    let fields = Fields::of(searcher.index())?;
-    let snippets = match ranked.has_words {
-        true => Some(SnippetGenerator::create(
-            searcher,
-            &ranked.query,
-            fields.body,
-        )?),
+    let Built {
+        query,
+        has_words,
+        fuzzy,
+        fields,
+    } = ranked.built;
+    let snippets = match has_words {
+        true => Some(SnippetGenerator::create(searcher, &query, fields.body)?),
         false => None,
     };
     let mut hits = Vec::with_capacity(ranked.addresses.len());
@@ -238,7 +241,7 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
     Ok(Results {
         total: ranked.total,
         hits,
-        fuzzy: ranked.fuzzy,
+        fuzzy,
         facets: ranked.facets,
     })
 }

@@ -15,7 +15,7 @@ use rollbook_search::pack;
 use rollbook_search::schema::{Fields, Kind};
 use rollbook_search::search::{self, Request, SearchError, Sort};
 use serde::{Deserialize, Serialize};
-use tantivy::query::Query as _;
+use tantivy::query::{BooleanQuery, Query as _};
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TokenStream as _;
 use tantivy::{Index, Searcher, TantivyDocument, Term};
@@ -25,6 +25,7 @@ pub use directory::{ChunkDirectory, Fetch};
 pub struct Engine {
     directory: ChunkDirectory,
     searcher: Searcher,
+    fields: Fields,
 }
 
 /// A query as the page sends it (see the README's "Searching in the browser").
@@ -97,9 +98,12 @@ impl Engine {
             .map_err(|e| format!("cannot open the search index: {e}"))?;
         let searcher =
             pack::open(&index).map_err(|e| format!("cannot open the search index: {e}"))?;
+        let fields =
+            Fields::of(&index).map_err(|e| format!("cannot open the search index: {e}"))?;
         Ok(Engine {
             directory,
             searcher,
+            fields,
         })
     }
 
@@ -118,10 +122,17 @@ impl Engine {
             .as_deref()
             .and_then(|d| d.parse::<Date>().ok())
             .unwrap_or(Date::constant(1970, 1, 1));
-        if let Some(need) = self.prefetch(&request) {
+        if let Some(need) = self.prefetch_words(&request.text) {
             return Answer::Need { need };
         }
-        let ranked = match search::rank(&self.searcher, &request) {
+        let built = match search::build(&self.searcher, &request) {
+            Ok(built) => built,
+            Err(e) => return failure(e),
+        };
+        if let Some(need) = self.prefetch_postings(&built.query) {
+            return Answer::Need { need };
+        }
+        let ranked = match search::rank_built(&self.searcher, &request, built) {
             Ok(ranked) => ranked,
             Err(e) => return failure(e),
         };
@@ -139,46 +150,40 @@ impl Engine {
             Err(e) => failure(e),
         }
     }
-}
 
-impl Engine {
-    /// The chunks a query will read, found without reading them, in two rounds: the
-    /// dictionary blocks of its words, then their postings and the fields' norms. Each round
-    /// is fetched in parallel; whatever this misses is fetched when read.
-    fn prefetch(&self, request: &Request) -> Option<Vec<String>> {
-        let Ok(fields) = Fields::of(self.searcher.index()) else {
-            return None;
-        };
+    /// The chunks a query will read are found without reading them, in two rounds, each
+    /// fetched in parallel (whatever they miss is fetched when read). First the dictionary
+    /// blocks of the query's words, which building the query reads.
+    fn prefetch_words(&self, text: &str) -> Option<Vec<String>> {
         self.directory.defer();
         let mut analyzer = rollbook_search::analyzer::analyzer();
-        let mut stream = analyzer.token_stream(&request.text);
+        let mut stream = analyzer.token_stream(text);
         while stream.advance() {
             let word = &stream.token().text;
-            for field in [fields.title, fields.body, fields.category] {
+            for field in [self.fields.title, self.fields.body, self.fields.category] {
                 let _ = self.searcher.doc_freq(&Term::from_field_text(field, word));
             }
         }
-        let need = self.directory.deferred();
-        if !need.is_empty() {
-            return Some(need);
-        }
+        Some(self.directory.deferred()).filter(|need| !need.is_empty())
+    }
+
+    /// Then the postings of the built query's terms and the norms of their fields.
+    fn prefetch_postings(&self, query: &BooleanQuery) -> Option<Vec<String>> {
         self.directory.defer();
-        if let Ok(built) = search::build(&self.searcher, request) {
-            built.query.query_terms(&mut |term, positions| {
-                let option = match positions {
-                    true => IndexRecordOption::WithFreqsAndPositions,
-                    false => IndexRecordOption::WithFreqs,
-                };
-                for segment in self.searcher.segment_readers() {
-                    let _ = segment.get_fieldnorms_reader(term.field());
-                    if let Ok(inverted) = segment.inverted_index(term.field())
-                        && let Ok(Some(info)) = inverted.get_term_info(term)
-                    {
-                        let _ = inverted.read_postings_from_terminfo(&info, option);
-                    }
+        query.query_terms(&mut |term, positions| {
+            let option = match positions {
+                true => IndexRecordOption::WithFreqsAndPositions,
+                false => IndexRecordOption::WithFreqs,
+            };
+            for segment in self.searcher.segment_readers() {
+                let _ = segment.get_fieldnorms_reader(term.field());
+                if let Ok(inverted) = segment.inverted_index(term.field())
+                    && let Ok(Some(info)) = inverted.get_term_info(term)
+                {
+                    let _ = inverted.read_postings_from_terminfo(&info, option);
                 }
-            });
-        }
+            }
+        });
         Some(self.directory.deferred()).filter(|need| !need.is_empty())
     }
 }
