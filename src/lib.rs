@@ -3,6 +3,9 @@
 //!
 //! The data flows one way: [`load`] → [`parse`] ([`frontmatter`], [`markdown`], [`extract`])
 //! → [`model`] ([`site`]) → [`render`] → [`write`].
+//!
+//! `rollbook serve` serves the output with [`server`], which reloads pages as [`live`] tells
+//! it the rebuild loop's progress.
 
 pub mod analysis;
 pub mod cli;
@@ -15,6 +18,7 @@ pub mod freshness;
 pub mod frontmatter;
 pub mod index;
 pub mod lint;
+pub mod live;
 pub mod load;
 pub(crate) mod markdown;
 pub mod model;
@@ -25,6 +29,7 @@ pub mod render;
 pub mod rules;
 pub mod scaffold;
 pub mod sections;
+pub mod server;
 pub mod site;
 pub mod slug;
 pub mod theme;
