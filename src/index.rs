@@ -56,7 +56,7 @@ pub fn delete_report(writer: &IndexWriter, fields: &Fields, id: &str) {
 /// The writer's threads tokenize the text.
 pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tantivy::Result<()> {
     let url = report.url();
-    let body = html_text(&report.html);
+    let (title, body) = report_text(report);
     let common = |kind: Kind, key: String, title: &str, text: &str, url: String| {
         let mut doc = TantivyDocument::new();
         doc.add_text(fields.kind, kind.name());
@@ -99,7 +99,7 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
     writer.add_document(common(
         Kind::Report,
         report.id.clone(),
-        &report.meta.title,
+        title,
         &body,
         url.clone(),
     ))?;
@@ -140,6 +140,12 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         writer.add_document(doc)?;
     }
     Ok(())
+}
+
+/// The `title` and `body` of a report's own document. Related reports tokenize the same text
+/// to follow an edit before the index has it (`related::Similarity::update`).
+pub fn report_text(report: &Report) -> (&str, String) {
+    (&report.meta.title, html_text(&report.html))
 }
 
 /// A recognised section and its plain text, cut from the report's HTML between its heading
