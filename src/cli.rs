@@ -38,6 +38,27 @@ pub enum Command {
     Check(CheckArgs),
     /// Search reports, lessons and corrective actions (reindexes what changed first)
     Search(SearchArgs),
+    /// Build, serve the site locally, and rebuild what changed when a file is saved
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The site root (the directory holding content/)
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// The address to listen on; anything but loopback exposes drafts to the network
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// The port to listen on (0: any free port)
+    #[arg(long, default_value_t = 1111)]
+    pub port: u16,
+    /// Show reports with status = "draft" (the default in serve)
+    #[arg(long, overrides_with = "no_drafts")]
+    pub drafts: bool,
+    /// Hide drafts, as `rollbook build` does
+    #[arg(long)]
+    pub no_drafts: bool,
 }
 
 #[derive(Debug, clap::Args)]

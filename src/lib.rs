@@ -16,6 +16,7 @@ pub(crate) mod extract;
 pub(crate) mod fields;
 pub mod freshness;
 pub mod frontmatter;
+pub mod incremental;
 pub mod index;
 pub mod lint;
 pub mod live;
@@ -34,6 +35,7 @@ pub mod site;
 pub mod slug;
 pub mod theme;
 pub mod view;
+pub mod watch;
 pub mod webindex;
 pub mod write;
 

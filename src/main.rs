@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Build(args) => cmd::build::run(&args),
         Command::Check(args) => cmd::check::run(&args),
         Command::Search(args) => cmd::search::run(&args),
+        Command::Serve(args) => cmd::serve::run(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -1,11 +1,12 @@
 //! The domain: reports with their lessons and corrective actions, and the site that holds
 //! them all with its taxonomies. Immutable once built.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -350,6 +351,10 @@ pub struct Report {
     /// The ids of the body's headings, which links may point at; lessons and actions have
     /// their own anchors.
     pub heading_ids: Vec<String>,
+    /// A hash of the file it was parsed from (path and bytes): pages showing the same
+    /// revisions of the same reports are the same pages, which is how `serve` knows what to
+    /// render again after an edit.
+    pub revision: u64,
 }
 
 impl Report {
@@ -437,14 +442,14 @@ impl TaxonomyKind {
         }
     }
 
-    /// The terms one report is filed under in this taxonomy.
-    pub fn terms_of(self, report: &Report) -> Vec<String> {
+    /// The names a report is filed under, for every kind but years (a date, not a name).
+    fn names(self, report: &Report) -> &[String] {
         match self {
-            TaxonomyKind::Services => report.meta.services.clone(),
-            TaxonomyKind::Tags => report.meta.tags.clone(),
-            TaxonomyKind::Teams => report.meta.teams.clone(),
-            TaxonomyKind::Severity => vec![report.meta.severity.clone()],
-            TaxonomyKind::Years => vec![report.year()],
+            TaxonomyKind::Services => &report.meta.services,
+            TaxonomyKind::Tags => &report.meta.tags,
+            TaxonomyKind::Teams => &report.meta.teams,
+            TaxonomyKind::Severity => std::slice::from_ref(&report.meta.severity),
+            TaxonomyKind::Years => &[],
         }
     }
 }
@@ -479,10 +484,10 @@ pub struct Site {
 
 impl Site {
     /// Orders reports and files them under their terms.
-    pub fn new(mut reports: Vec<Report>, severities: &[String], today: Date) -> Site {
-        reports.sort_by(|a, b| b.meta.date.cmp(&a.meta.date).then_with(|| a.id.cmp(&b.id)));
+    pub fn new(reports: Vec<Report>, severities: &[String], today: Date) -> Site {
+        let reports = newest_first(reports);
         let taxonomies = TaxonomyKind::ALL
-            .into_iter()
+            .into_par_iter()
             .map(|kind| build_taxonomy(kind, &reports, severities))
             .collect();
         let related = vec![Vec::new(); reports.len()];
@@ -510,22 +515,78 @@ impl Site {
     }
 }
 
-fn build_taxonomy(kind: TaxonomyKind, reports: &[Report], severities: &[String]) -> Taxonomy {
-    let mut by_slug: BTreeMap<String, Term> = BTreeMap::new();
-    for (i, report) in reports.iter().enumerate() {
-        for name in kind.terms_of(report) {
-            let slug = crate::slug::slugify(&name);
-            let term = by_slug.entry(slug.clone()).or_insert_with(|| Term {
-                name: name.clone(),
-                slug,
-                reports: Vec::new(),
-            });
-            if term.reports.last() != Some(&i) {
-                term.reports.push(i);
-            }
+/// The terms of one taxonomy as they are found, one per slug.
+#[derive(Default)]
+struct Filing {
+    terms: Vec<Term>,
+    by_slug: FxHashMap<String, usize>,
+}
+
+impl Filing {
+    /// The term with this name's slug, new if there is none yet.
+    fn term(&mut self, name: &str) -> usize {
+        let slug = crate::slug::slugify(name);
+        if let Some(&t) = self.by_slug.get(&slug) {
+            return t;
+        }
+        self.terms.push(Term {
+            name: name.to_string(),
+            slug: slug.clone(),
+            reports: Vec::new(),
+        });
+        self.by_slug.insert(slug, self.terms.len() - 1);
+        self.terms.len() - 1
+    }
+
+    /// Files report `r` under term `t` (once, however often the report names it).
+    fn file(&mut self, t: usize, r: usize) {
+        if self.terms[t].reports.last() != Some(&r) {
+            self.terms[t].reports.push(r);
         }
     }
-    let mut terms: Vec<Term> = by_slug.into_values().collect();
+}
+
+/// Newest first, then by id. Positions are sorted rather than the reports themselves, which
+/// are large: each is then moved once rather than at every step of the sort.
+fn newest_first(reports: Vec<Report>) -> Vec<Report> {
+    let mut order: Vec<usize> = (0..reports.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&reports[a], &reports[b]);
+        b.meta.date.cmp(&a.meta.date).then_with(|| a.id.cmp(&b.id))
+    });
+    let mut slots: Vec<Option<Report>> = reports.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
+}
+
+fn build_taxonomy(kind: TaxonomyKind, reports: &[Report], severities: &[String]) -> Taxonomy {
+    let mut filing = Filing::default();
+    // Each name is slugified once: a site has thousands of reports and dozens of terms.
+    let mut by_name: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut by_year: FxHashMap<i16, usize> = FxHashMap::default();
+    for (i, report) in reports.iter().enumerate() {
+        if kind == TaxonomyKind::Years {
+            let year = report.meta.date.year();
+            let t = *by_year
+                .entry(year)
+                .or_insert_with(|| filing.term(&year.to_string()));
+            filing.file(t, i);
+            continue;
+        }
+        for name in kind.names(report) {
+            let t = match by_name.get(name.as_str()) {
+                Some(&t) => t,
+                None => {
+                    let t = filing.term(name);
+                    by_name.insert(name, t);
+                    t
+                }
+            };
+            filing.file(t, i);
+        }
+    }
+    let mut terms = filing.terms;
+    // By slug first: terms that the order below ties stay in a stable order.
+    terms.sort_by(|a, b| a.slug.cmp(&b.slug));
     match kind {
         TaxonomyKind::Severity => terms.sort_by_key(|t| {
             severities

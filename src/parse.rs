@@ -112,6 +112,7 @@ pub fn parse_report(file: &SourceFile, config: &Config, today: Date, purpose: Pu
         actions: extracted.actions,
         links: sanitized.links,
         heading_ids: doc.headings.iter().map(|h| h.id.clone()).collect(),
+        revision: crate::freshness::hash_more(file.stamp.hash, file.content_path.as_bytes()),
         meta,
     };
     Parsed {

@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use tantivy::postings::Postings;
@@ -56,7 +57,8 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Related {
     pub report: usize,
-    pub reason: String,
+    /// Shared with the similarity's state: handing the lists out after every edit copies no text.
+    pub reason: Arc<str>,
 }
 
 /// For each report (in the order given), up to [`LIMIT`] related reports, most similar first.
@@ -121,7 +123,7 @@ struct Profile {
 struct Link {
     slot: usize,
     score: f32,
-    reason: String,
+    reason: Arc<str>,
 }
 
 /// Terms by number. Numbers follow the order in which a build meets terms in the index's
@@ -490,13 +492,13 @@ impl Similarity {
                     .and_then(|_| profile.related.iter().find(|l| l.slot == other));
                 let reason = match kept {
                     Some(link) => link.reason.clone(),
-                    None => reason(
+                    None => Arc::from(reason(
                         reports.get(position[slot])?,
                         reports.get(position[other])?,
                         &profile.vector,
                         &self.profile(other)?.vector,
                         &self.vocabulary,
-                    ),
+                    )),
                 };
                 Some(Link {
                     slot: other,
@@ -1429,7 +1431,7 @@ mod tests {
                         (
                             similarity.profile(l.slot).expect("listed").id.clone(),
                             l.score,
-                            l.reason.clone(),
+                            l.reason.to_string(),
                         )
                     })
                     .collect()

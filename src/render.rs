@@ -1,8 +1,11 @@
 //! The site as one list of render jobs (a page, a feed, the JSON export…), each rendered on
 //! its own into one output file, in parallel. Nothing here writes files.
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
+use jiff::civil::Date;
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
 use tera::Context;
 
@@ -124,9 +127,9 @@ struct Category {
 
 /// The lists of lessons and actions every page draws from, computed once.
 struct Lists {
-    lessons: HashMap<Scope, Vec<Ref>>,
+    lessons: FxHashMap<Scope, Vec<Ref>>,
     categories: Vec<Category>,
-    actions: HashMap<(Scope, State), Vec<Ref>>,
+    actions: FxHashMap<(Scope, State), Vec<Ref>>,
 }
 
 pub struct Renderer<'s> {
@@ -139,6 +142,18 @@ pub struct Renderer<'s> {
     lesson_filters: Vec<FilterGroup>,
     /// … and for the site-wide open actions list.
     action_filters: Vec<FilterGroup>,
+    /// A hash of what every page shows of the whole site (see [`Renderer::site_fingerprint`]).
+    site_hash: u64,
+    /// Hashes of what every page of the site-wide lists shows (their filters, the categories
+    /// of lessons), for the fingerprints of a thousand such pages.
+    shared_hashes: SharedHashes,
+}
+
+#[derive(Default)]
+struct SharedHashes {
+    lesson_filters: u64,
+    action_filters: u64,
+    categories: u64,
 }
 
 #[derive(Serialize)]
@@ -223,13 +238,40 @@ struct PageLink {
 impl<'s> Renderer<'s> {
     /// Sets the site-wide template values once, in the theme's global context.
     pub fn new(site: &'s Site, config: &'s Config, theme: &'s mut Theme) -> Self {
+        Self::reusing(site, config, theme, Vec::new())
+    }
+
+    /// [`Renderer::new`], taking the cards of a previous renderer of the same site with the
+    /// same configuration and date ([`Renderer::into_cards`]): cards of unchanged reports
+    /// are not made again.
+    pub fn reusing(
+        site: &'s Site,
+        config: &'s Config,
+        theme: &'s mut Theme,
+        previous: Vec<Card>,
+    ) -> Self {
         let today = site.today;
-        let cards: Vec<Card> = site
-            .reports
-            .iter()
-            .map(|r| Card::new(r, &config.base_url, today))
-            .collect();
-        let lists = Lists::new(site);
+        // The cards and the lists do not depend on each other.
+        let (cards, lists) = rayon::join(
+            || {
+                let mut by_revision: FxHashMap<u64, Card> = previous
+                    .into_iter()
+                    .map(|card| (card.revision, card))
+                    .collect();
+                let mut cards: Vec<Option<Card>> = site
+                    .reports
+                    .iter()
+                    .map(|r| by_revision.remove(&r.revision))
+                    .collect();
+                cards
+                    .par_iter_mut()
+                    .zip(&site.reports)
+                    .filter(|(card, _)| card.is_none())
+                    .for_each(|(card, r)| *card = Some(Card::new(r, &config.base_url, today)));
+                cards.into_iter().flatten().collect::<Vec<Card>>()
+            },
+            || Lists::new(site),
+        );
         let open_actions = lists.actions[&(Scope::All, State::Open)].len();
         let overdue_actions = lists.actions[&(Scope::All, State::Overdue)].len();
         let site_view = SiteView {
@@ -271,6 +313,7 @@ impl<'s> Renderer<'s> {
                 .collect(),
         };
         theme.set_global("site", &site_view);
+        let site_hash = serde_json::to_vec(&site_view).map_or(0, |json| hash_of(&json));
         let mut renderer = Renderer {
             site,
             config,
@@ -279,6 +322,8 @@ impl<'s> Renderer<'s> {
             lists,
             lesson_filters: Vec::new(),
             action_filters: Vec::new(),
+            site_hash,
+            shared_hashes: SharedHashes::default(),
         };
         // The same on every page of a list, so computed once here rather than per page.
         let lesson_filters = renderer.filters(
@@ -289,6 +334,20 @@ impl<'s> Renderer<'s> {
             |s| renderer.lists.actions[&(s, State::Open)].len(),
             |s| page_path(&renderer.actions_base(s, State::Open), 1),
         );
+        let json_hash =
+            |value: &[FilterGroup]| serde_json::to_vec(value).map_or(0, |json| hash_of(&json));
+        let mut categories = FxHasher::default();
+        renderer.lists.lessons[&Scope::All]
+            .len()
+            .hash(&mut categories);
+        for category in &renderer.lists.categories {
+            (&category.name, category.lessons.len()).hash(&mut categories);
+        }
+        renderer.shared_hashes = SharedHashes {
+            lesson_filters: json_hash(&lesson_filters),
+            action_filters: json_hash(&action_filters),
+            categories: categories.finish(),
+        };
         renderer.lesson_filters = lesson_filters;
         renderer.action_filters = action_filters;
         renderer
@@ -380,6 +439,162 @@ impl<'s> Renderer<'s> {
             Job::Feed => "atom.xml".into(),
             Job::Sitemap => "sitemap.xml".into(),
             Job::Json => "reports.json".into(),
+        }
+    }
+
+    /// The report cards, for [`Renderer::reusing`].
+    pub fn into_cards(self) -> Vec<Card> {
+        self.cards
+    }
+
+    /// A hash of what every page shows of the whole site: the navigation's overdue count, the
+    /// footer's severities, the site's title and build date.
+    pub fn site_fingerprint(&self) -> u64 {
+        self.site_hash
+    }
+
+    /// A hash of what a job's output shows besides [`Renderer::site_fingerprint`]: the
+    /// revisions of the reports, lessons and actions on it, and the counts and links it
+    /// lists. Two renders with the same theme, configuration and fingerprints write the same
+    /// bytes, so after an edit only the jobs whose fingerprint changed need rendering.
+    /// Report positions never enter it: a report added before others shifts them all.
+    pub fn fingerprint(&self, job: &Job, path: &str, all_paths: &[String]) -> u64 {
+        let mut h = FxHasher::default();
+        let revision = |r: usize| self.site.reports[r].revision;
+        let card = |r: usize| self.cards[r].hash;
+        let lessons = |list: &[Ref], h: &mut FxHasher| {
+            list.len().hash(h);
+            for &(r, l) in list {
+                self.cards[r as usize].lesson_hashes[l as usize].hash(h);
+            }
+        };
+        let actions = |list: &[Ref], h: &mut FxHasher| {
+            list.len().hash(h);
+            for &(r, a) in list {
+                self.cards[r as usize].action_hashes[a as usize].hash(h);
+            }
+        };
+        let size = self.config.paginate;
+        let page_of = |len: usize, page: usize| {
+            let start = ((page - 1) * size).min(len);
+            start..(start + size).min(len)
+        };
+        path.hash(&mut h);
+        match *job {
+            Job::Json => {
+                for report in &self.site.reports {
+                    report.revision.hash(&mut h);
+                }
+            }
+            Job::Home => {
+                self.cards[..self.cards.len().min(15)]
+                    .iter()
+                    .for_each(|c| c.hash.hash(&mut h));
+                let overdue = &self.lists.actions[&(Scope::All, State::Overdue)];
+                actions(&overdue[..overdue.len().min(10)], &mut h);
+                let upcoming: Vec<Ref> = self.upcoming().take(10).collect();
+                actions(&upcoming, &mut h);
+                for kind in [TaxonomyKind::Services, TaxonomyKind::Tags] {
+                    for term in self.site.taxonomy(kind).terms.iter().take(10) {
+                        (&term.name, term.reports.len()).hash(&mut h);
+                    }
+                }
+            }
+            Job::Reports { page } => {
+                let n = self.site.reports.len();
+                n.hash(&mut h);
+                page_of(n, page).for_each(|r| card(r).hash(&mut h));
+            }
+            Job::Report(r) => {
+                revision(r).hash(&mut h);
+                // Its neighbours' cards link newer and older reports.
+                r.checked_sub(1).map(card).hash(&mut h);
+                (r + 1 < self.site.reports.len())
+                    .then(|| card(r + 1))
+                    .hash(&mut h);
+                for related in &self.site.related[r] {
+                    (card(related.report), &related.reason).hash(&mut h);
+                }
+            }
+            Job::Lessons {
+                scope,
+                category,
+                page,
+            } => {
+                let list = match category {
+                    Some(c) => &self.lists.categories[c].lessons,
+                    None => &self.lists.lessons[&scope],
+                };
+                lessons(&list[page_of(list.len(), page)], &mut h);
+                list.len().hash(&mut h);
+                if scope == Scope::All {
+                    self.shared_hashes.categories.hash(&mut h);
+                    if category.is_none() {
+                        self.shared_hashes.lesson_filters.hash(&mut h);
+                    }
+                }
+                self.term_name(scope).hash(&mut h);
+            }
+            Job::Actions { scope, state, page } => {
+                let list = &self.lists.actions[&(scope, state)];
+                actions(&list[page_of(list.len(), page)], &mut h);
+                for state in State::ORDER {
+                    self.lists.actions[&(scope, state)].len().hash(&mut h);
+                }
+                if scope == Scope::All && state == State::Open {
+                    self.shared_hashes.action_filters.hash(&mut h);
+                }
+                self.term_name(scope).hash(&mut h);
+            }
+            Job::Taxonomy(kind) => {
+                for (t, term) in self.site.taxonomy(kind).terms.iter().enumerate() {
+                    let scope = Scope::Term(kind, t);
+                    (&term.name, term.reports.len()).hash(&mut h);
+                    term.reports.first().map(|&r| revision(r)).hash(&mut h);
+                    self.lists.lessons[&scope].len().hash(&mut h);
+                    self.lists.actions[&(scope, State::Open)].len().hash(&mut h);
+                    self.overdue_in(scope).hash(&mut h);
+                }
+            }
+            Job::Term { kind, term, page } => {
+                let scope = Scope::Term(kind, term);
+                let listed = &self.site.taxonomy(kind).terms[term];
+                (&listed.name, listed.reports.len()).hash(&mut h);
+                for &r in &listed.reports[page_of(listed.reports.len(), page)] {
+                    card(r).hash(&mut h);
+                }
+                let latest = &self.lists.lessons[&scope];
+                lessons(&latest[..latest.len().min(8)], &mut h);
+                let open = &self.lists.actions[&(scope, State::Open)];
+                actions(&open[..open.len().min(8)], &mut h);
+                open.len().hash(&mut h);
+                self.overdue_in(scope).hash(&mut h);
+            }
+            Job::Search | Job::NotFound => {}
+            Job::Feed => {
+                self.cards[..self.cards.len().min(30)]
+                    .iter()
+                    .for_each(|c| c.hash.hash(&mut h));
+            }
+            Job::Sitemap => all_paths.hash(&mut h),
+        }
+        h.finish()
+    }
+
+    /// Open actions that are not overdue, due soonest first. Open actions are ordered by
+    /// due date, so the overdue ones (due before today) are the first of them.
+    fn upcoming(&self) -> impl Iterator<Item = Ref> + '_ {
+        let overdue = self.lists.actions[&(Scope::All, State::Overdue)].len();
+        self.lists.actions[&(Scope::All, State::Open)]
+            .iter()
+            .skip(overdue)
+            .copied()
+    }
+
+    fn term_name(&self, scope: Scope) -> Option<&str> {
+        match scope {
+            Scope::All => None,
+            Scope::Term(kind, t) => Some(&self.site.taxonomy(kind).terms[t].name),
         }
     }
 
@@ -563,15 +778,10 @@ impl<'s> Renderer<'s> {
             .map(|&a| self.action_view(a, root))
             .collect();
         context.insert("overdue", &overdue);
-        let upcoming: Vec<ActionView<'_>> = self.lists.actions[&(Scope::All, State::Open)]
-            .iter()
-            .filter(|&&(r, a)| {
-                self.site.reports[r as usize].actions[a as usize]
-                    .days_overdue(self.site.today)
-                    .is_none()
-            })
+        let upcoming: Vec<ActionView<'_>> = self
+            .upcoming()
             .take(10)
-            .map(|&a| self.action_view(a, root))
+            .map(|a| self.action_view(a, root))
             .collect();
         context.insert("open_actions", &upcoming);
         for (key, kind) in [
@@ -948,40 +1158,62 @@ fn has_term_lists(kind: TaxonomyKind) -> bool {
 const TERM_STATES: [State; 1] = [State::Open];
 
 impl Lists {
+    /// Every list at once. Scopes are numbered while the lists are filled (0 is the whole
+    /// site, then each term), and open actions are sorted once for the whole site and dealt
+    /// to their scopes in that order: `serve` does this after every edit.
     fn new(site: &Site) -> Lists {
-        let today = site.today;
-        let mut lessons: HashMap<Scope, Vec<Ref>> = HashMap::new();
-        let mut actions: HashMap<(Scope, State), Vec<Ref>> = HashMap::new();
-        let mut categories: Vec<Category> = Vec::new();
-        let mut category_index: HashMap<String, usize> = HashMap::new();
-
-        // Which terms each report is filed under, for the per-term lists.
-        let mut scopes_of: Vec<Vec<Scope>> = vec![vec![Scope::All]; site.reports.len()];
+        let mut scopes: Vec<Scope> = vec![Scope::All];
+        let mut scopes_of: Vec<Vec<u32>> = vec![vec![0]; site.reports.len()];
         for taxonomy in &site.taxonomies {
             for (t, term) in taxonomy.terms.iter().enumerate() {
+                let scope = scopes.len() as u32;
+                scopes.push(Scope::Term(taxonomy.kind, t));
                 for &r in &term.reports {
-                    scopes_of[r].push(Scope::Term(taxonomy.kind, t));
-                }
-                lessons.insert(Scope::Term(taxonomy.kind, t), Vec::new());
-                for state in State::ORDER {
-                    actions.insert((Scope::Term(taxonomy.kind, t), state), Vec::new());
+                    scopes_of[r].push(scope);
                 }
             }
         }
-        lessons.insert(Scope::All, Vec::new());
-        for state in State::ORDER {
-            actions.insert((Scope::All, state), Vec::new());
+        // Lessons and actions are two independent halves.
+        let ((lessons, categories), actions) = rayon::join(
+            || lesson_lists(site, &scopes_of, scopes.len()),
+            || action_lists(site, &scopes_of, scopes.len()),
+        );
+        let mut by_scope_state: FxHashMap<(Scope, State), Vec<Ref>> = FxHashMap::default();
+        for (state, lists) in actions {
+            by_scope_state.extend(scopes.iter().map(|&s| (s, state)).zip(lists));
         }
+        Lists {
+            lessons: scopes.iter().copied().zip(lessons).collect(),
+            categories,
+            actions: by_scope_state,
+        }
+    }
+}
 
-        for (r, report) in site.reports.iter().enumerate() {
-            for (l, lesson) in report.lessons.iter().enumerate() {
-                let reference = (r as u32, l as u32);
-                for scope in &scopes_of[r] {
-                    lessons.entry(*scope).or_default().push(reference);
-                }
-                if let Some(name) = &lesson.category {
+/// Every scope's lessons, and the lessons of each category (most lessons first).
+fn lesson_lists(
+    site: &Site,
+    scopes_of: &[Vec<u32>],
+    scopes: usize,
+) -> (Vec<Vec<Ref>>, Vec<Category>) {
+    let mut lessons: Vec<Vec<Ref>> = vec![Vec::new(); scopes];
+    let mut categories: Vec<Category> = Vec::new();
+    let mut category_by_slug: FxHashMap<String, usize> = FxHashMap::default();
+    let mut category_by_name: FxHashMap<&str, usize> = FxHashMap::default();
+    for (r, report) in site.reports.iter().enumerate() {
+        for (l, lesson) in report.lessons.iter().enumerate() {
+            let reference = (r as u32, l as u32);
+            for &scope in &scopes_of[r] {
+                lessons[scope as usize].push(reference);
+            }
+            let Some(name) = &lesson.category else {
+                continue;
+            };
+            let c = match category_by_name.get(name.as_str()) {
+                Some(&c) => c,
+                None => {
                     let slug = slugify(name);
-                    let c = *category_index.entry(slug.clone()).or_insert_with(|| {
+                    let c = *category_by_slug.entry(slug.clone()).or_insert_with(|| {
                         categories.push(Category {
                             name: name.clone(),
                             slug,
@@ -989,57 +1221,66 @@ impl Lists {
                         });
                         categories.len() - 1
                     });
-                    categories[c].lessons.push(reference);
+                    category_by_name.insert(name, c);
+                    c
                 }
-            }
-            for (a, action) in report.actions.iter().enumerate() {
-                let reference = (r as u32, a as u32);
-                let state = if action.done {
-                    State::Done
-                } else if action.days_overdue(today).is_some() {
-                    State::Overdue
-                } else {
-                    State::Open
-                };
-                for scope in &scopes_of[r] {
-                    if state == State::Overdue {
-                        actions
-                            .entry((*scope, State::Overdue))
-                            .or_default()
-                            .push(reference);
-                    }
-                    let main = if state == State::Done {
-                        State::Done
-                    } else {
-                        State::Open
-                    };
-                    actions.entry((*scope, main)).or_default().push(reference);
-                }
-            }
-        }
-
-        // Open actions: most overdue first, then due soonest, then undated; overdue likewise.
-        let due_key = |&(r, a): &Ref| {
-            let action = &site.reports[r as usize].actions[a as usize];
-            (action.due.is_none(), action.due, r, a)
-        };
-        for ((_, state), list) in actions.iter_mut() {
-            if matches!(state, State::Open | State::Overdue) {
-                list.sort_by_key(due_key);
-            }
-        }
-        categories.sort_by(|a, b| {
-            b.lessons
-                .len()
-                .cmp(&a.lessons.len())
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        Lists {
-            lessons,
-            categories,
-            actions,
+            };
+            categories[c].lessons.push(reference);
         }
     }
+    categories.sort_by(|a, b| {
+        b.lessons
+            .len()
+            .cmp(&a.lessons.len())
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    (lessons, categories)
+}
+
+/// Every scope's actions by state. Open actions are sorted once for the whole site (most
+/// overdue first, then due soonest, then undated) and dealt to their scopes in that order;
+/// done ones stay in report order.
+fn action_lists(site: &Site, scopes_of: &[Vec<u32>], scopes: usize) -> [(State, Vec<Vec<Ref>>); 3] {
+    let today = site.today;
+    let mut done: Vec<Vec<Ref>> = vec![Vec::new(); scopes];
+    // (no due date, due date, report, action): the order of open actions, unique.
+    type DueKey = (bool, Option<Date>, u32, u32);
+    let mut open: Vec<(DueKey, bool)> = Vec::new();
+    for (r, report) in site.reports.iter().enumerate() {
+        for (a, action) in report.actions.iter().enumerate() {
+            if action.done {
+                for &scope in &scopes_of[r] {
+                    done[scope as usize].push((r as u32, a as u32));
+                }
+            } else {
+                let key = (action.due.is_none(), action.due, r as u32, a as u32);
+                // Overdue: due before today (`Action::days_overdue`, without its arithmetic).
+                open.push((key, action.due.is_some_and(|due| due < today)));
+            }
+        }
+    }
+    open.sort_unstable_by_key(|&(key, _)| key);
+    let mut open_lists: Vec<Vec<Ref>> = vec![Vec::new(); scopes];
+    let mut overdue_lists: Vec<Vec<Ref>> = vec![Vec::new(); scopes];
+    for ((_, _, r, a), overdue) in open {
+        for &scope in &scopes_of[r as usize] {
+            open_lists[scope as usize].push((r, a));
+            if overdue {
+                overdue_lists[scope as usize].push((r, a));
+            }
+        }
+    }
+    [
+        (State::Open, open_lists),
+        (State::Overdue, overdue_lists),
+        (State::Done, done),
+    ]
+}
+
+pub(crate) fn hash_of(bytes: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    bytes.hash(&mut h);
+    h.finish()
 }
 
 /// `base` + `index.html` for page 1, `base` + `page-N.html` after: one file per page, no

@@ -20,10 +20,23 @@ pub fn assemble(
     drafts: bool,
     today: Date,
 ) -> (Site, Vec<Diagnostic>) {
+    let all: Vec<&Report> = reports.iter().collect();
+    let diagnostics = check(&all, unparsed, drafts);
+    let published: Vec<Report> = reports
+        .into_iter()
+        .filter(|r| drafts || r.meta.status != Status::Draft)
+        .collect();
+    (Site::new(published, &config.severities, today), diagnostics)
+}
+
+/// The problems between reports: reserved and duplicate ids, links to missing reports or
+/// anchors, links from published reports to unpublished drafts. `reports` are all the
+/// parsed reports, drafts included.
+pub fn check(reports: &[&Report], unparsed: &HashSet<String>, drafts: bool) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
 
     let mut by_id: HashMap<&str, &Report> = HashMap::new();
-    for report in &reports {
+    for &report in reports {
         if crate::model::is_reserved_id(&report.id) {
             diagnostics.push(
                 Diagnostic::file_error(
@@ -52,10 +65,10 @@ pub fn assemble(
 
     let paths: HashMap<&str, &Report> = reports
         .iter()
-        .map(|r| (r.content_path.as_str(), r))
+        .map(|r| (r.content_path.as_str(), *r))
         .collect();
     let stems: HashSet<&str> = reports.iter().map(|r| r.id.as_str()).collect();
-    for report in &reports {
+    for &report in reports {
         // Drafts are checked too: they are published later, and `check` and `build` must
         // agree on what is an error.
         let published = drafts || report.meta.status != Status::Draft;
@@ -120,11 +133,7 @@ pub fn assemble(
         }
     }
 
-    let published: Vec<Report> = reports
-        .into_iter()
-        .filter(|r| drafts || r.meta.status != Status::Draft)
-        .collect();
-    (Site::new(published, &config.severities, today), diagnostics)
+    diagnostics
 }
 
 fn missing_anchor_message(from: &Report, target: &Report, fragment: &str) -> String {

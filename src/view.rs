@@ -1,7 +1,10 @@
 //! Model → the values templates see (docs/templates.md) and `reports.json` is made of.
 
+use std::hash::{Hash, Hasher};
+
 use jiff::Timestamp;
 use jiff::civil::Date;
+use rustc_hash::FxHasher;
 use serde::Serialize;
 
 use crate::model::{
@@ -82,10 +85,42 @@ pub struct Card {
     pub actions_count: usize,
     pub open_actions_count: usize,
     pub overdue_actions_count: usize,
+    /// The report's [`Report::revision`], to reuse the card while the report is unchanged.
+    #[serde(skip)]
+    pub revision: u64,
+    /// A hash of what the card shows: lists of reports change when it does.
+    #[serde(skip)]
+    pub hash: u64,
+    /// Hashes of what each lesson's and each action's entry in a list shows.
+    #[serde(skip)]
+    pub lesson_hashes: Vec<u64>,
+    #[serde(skip)]
+    pub action_hashes: Vec<u64>,
 }
 
 impl Card {
     pub fn new(report: &Report, base_url: &str, today: Date) -> Card {
+        let mut card = Card::unhashed(report, base_url, today);
+        card.hash = serde_json::to_vec(&card).map_or(0, |json| crate::render::hash_of(&json));
+        let hashed = |f: &dyn Fn(&mut FxHasher)| {
+            let mut h = FxHasher::default();
+            f(&mut h);
+            h.finish()
+        };
+        card.lesson_hashes = report
+            .lessons
+            .iter()
+            .map(|l| hashed(&|h| hash_lesson(report, l, h)))
+            .collect();
+        card.action_hashes = report
+            .actions
+            .iter()
+            .map(|a| hashed(&|h| hash_action(report, a, h)))
+            .collect();
+        card
+    }
+
+    fn unhashed(report: &Report, base_url: &str, today: Date) -> Card {
         let meta = &report.meta;
         let duration_minutes = meta.timeline.as_ref().and_then(Timeline::duration_minutes);
         let terms = |kind: TaxonomyKind, names: &[String]| {
@@ -119,8 +154,45 @@ impl Card {
                 .iter()
                 .filter(|a| a.days_overdue(today).is_some())
                 .count(),
+            revision: report.revision,
+            hash: 0,
+            lesson_hashes: Vec::new(),
+            action_hashes: Vec::new(),
         }
     }
+}
+
+/// What a lesson's entry in a list shows: the lesson and its report's title, date and
+/// severity ([`LessonView`]).
+fn hash_lesson(report: &Report, lesson: &Lesson, h: &mut FxHasher) {
+    hash_report_ref(report, h);
+    (&lesson.anchor, &lesson.text, &lesson.html, &lesson.category).hash(h);
+}
+
+/// What an action's entry in a list shows ([`ActionView`]).
+fn hash_action(report: &Report, action: &Action, h: &mut FxHasher) {
+    hash_report_ref(report, h);
+    (&action.anchor, &action.text, &action.html, &action.owner).hash(h);
+    (
+        action.due,
+        action.done,
+        &action.ticket,
+        &action.kind,
+        &action.priority,
+    )
+        .hash(h);
+}
+
+fn hash_report_ref(report: &Report, h: &mut FxHasher) {
+    let meta = &report.meta;
+    (
+        &report.id,
+        &meta.title,
+        meta.date,
+        &meta.severity,
+        report.severity_rank,
+    )
+        .hash(h);
 }
 
 /// "45 min", "2 h 5 min", "3 d 4 h".

@@ -6,7 +6,7 @@
 //! does ([`rollbook_search::pack::open`]) through a directory that notes every byte range
 //! read, and packs those ranges. So the engine's open is one request whatever tantivy reads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom};
@@ -49,8 +49,25 @@ pub struct Exported {
     pub chunks: usize,
 }
 
+/// Index files already cut into chunks, by name. tantivy never rewrites a segment's file
+/// under the same name, so after an update (`serve`) only the new files need cutting.
+#[derive(Debug, Default)]
+pub struct Cut {
+    files: HashMap<String, PackedFile>,
+}
+
 /// Writes the engine, its worker and the index in `index_dir` as chunks into `search_dir`.
 pub fn export(index_dir: &Path, search_dir: &Path) -> anyhow::Result<Exported> {
+    export_again(index_dir, search_dir, &mut Cut::default())
+}
+
+/// [`export`], cutting only the files that `cut` does not hold yet (and adding them to it).
+/// Chunks of files that the index no longer has stay behind: `serve`'s output is temporary.
+pub fn export_again(
+    index_dir: &Path,
+    search_dir: &Path,
+    cut: &mut Cut,
+) -> anyhow::Result<Exported> {
     let chunk_size = std::env::var("ROLLBOOK_CHUNK_KB")
         .ok()
         .and_then(|kb| kb.parse::<usize>().ok())
@@ -69,8 +86,15 @@ pub fn export(index_dir: &Path, search_dir: &Path) -> anyhow::Result<Exported> {
 
     let files: Vec<PackedFile> = names
         .par_iter()
-        .map(|name| cut(&index_dir.join(name), name, chunk_size, &web_dir))
+        .map(|name| match cut.files.get(name) {
+            // meta.json is rewritten in place on every commit.
+            Some(known) if name != "meta.json" => Ok(known.clone()),
+            _ => cut_file(&index_dir.join(name), name, chunk_size, &web_dir),
+        })
         .collect::<anyhow::Result<_>>()?;
+    for file in &files {
+        cut.files.insert(file.name.clone(), file.clone());
+    }
     let chunks = files.iter().map(|f| f.chunks(chunk_size)).sum();
 
     let mut ranges = Vec::new();
@@ -121,7 +145,12 @@ pub fn export(index_dir: &Path, search_dir: &Path) -> anyhow::Result<Exported> {
 /// Cuts one file into compressed chunks named by the file's hash. The file is read a chunk at
 /// a time (twice: to hash it, then to cut it), so that the store's tens of megabytes are
 /// never in memory at once.
-fn cut(path: &Path, name: &str, chunk_size: usize, web_dir: &Path) -> anyhow::Result<PackedFile> {
+fn cut_file(
+    path: &Path,
+    name: &str,
+    chunk_size: usize,
+    web_dir: &Path,
+) -> anyhow::Result<PackedFile> {
     let cannot_read = || format!("cannot read {}", path.display());
     let mut piece = vec![0; chunk_size];
     let mut hash = HASH_START;

@@ -62,8 +62,21 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Write
 pub struct Staging {
     target: PathBuf,
     temp: PathBuf,
-    created_dirs: Mutex<HashSet<PathBuf>>,
+    files: Files,
     committed: bool,
+}
+
+/// The output of `rollbook serve`, updated file by file while it is served: each file is
+/// written beside its place and renamed over it, so a reader sees the old file or the new
+/// one, never half of one.
+pub struct InPlace {
+    files: Files,
+}
+
+/// Writing files below one directory, creating directories as needed.
+struct Files {
+    dir: PathBuf,
+    created_dirs: Mutex<HashSet<PathBuf>>,
 }
 
 /// Whether rollbook may write into `target`: it is missing, empty, or rollbook's output.
@@ -115,8 +128,8 @@ impl Staging {
         std::fs::write(temp.join(MARKER), MARKER_TEXT).map_err(io("write", &temp))?;
         Ok(Staging {
             target: target.to_path_buf(),
+            files: Files::new(&temp),
             temp,
-            created_dirs: Mutex::new(HashSet::new()),
             committed: false,
         })
     }
@@ -124,21 +137,7 @@ impl Staging {
     /// A directory in the output, created, for code that writes its own files (the search
     /// index). `relative` uses `/` and may not leave the output directory.
     pub fn dir(&self, relative: &str) -> Result<PathBuf, WriteError> {
-        let path = self.inside(relative)?;
-        std::fs::create_dir_all(&path).map_err(io("create", &path))?;
-        Ok(path)
-    }
-
-    /// `relative` (with `/`) in the temporary directory, if it stays inside it.
-    fn inside(&self, relative: &str) -> Result<PathBuf, WriteError> {
-        let relative_path = Path::new(relative);
-        if relative_path
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-        {
-            return Err(WriteError::Escapes(relative.to_string()));
-        }
-        Ok(self.temp.join(relative_path))
+        self.files.dir(relative)
     }
 
     /// Writes one file; `relative` uses `/` and may not leave the output directory.
@@ -152,25 +151,8 @@ impl Staging {
         relative: &str,
         content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<(), WriteError> {
-        let path = self.inside(relative)?;
-        if let Some(dir) = path.parent() {
-            let known = self
-                .created_dirs
-                .lock()
-                .map(|set| set.contains(dir))
-                .unwrap_or(false);
-            if !known {
-                std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-                if let Ok(mut set) = self.created_dirs.lock() {
-                    set.insert(dir.to_path_buf());
-                }
-            }
-        }
-        let file = std::fs::File::create(&path).map_err(io("create", &path))?;
-        let mut writer = std::io::BufWriter::with_capacity(64 * 1024, file);
-        content(&mut writer)
-            .and_then(|()| std::io::Write::flush(&mut writer))
-            .map_err(io("write", &path))
+        let path = self.files.inside(relative)?;
+        self.files.create(&path, content)
     }
 
     /// Swaps the finished output in place of the previous one.
@@ -196,6 +178,108 @@ impl Staging {
         }
         self.committed = true;
         Ok(())
+    }
+}
+
+impl InPlace {
+    /// Claims `dir` as rollbook's output (see [`claim`]) for writing into it while it is served.
+    pub fn new(dir: &Path) -> Result<InPlace, WriteError> {
+        claim(dir)?;
+        Ok(InPlace {
+            files: Files::new(dir),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.files.dir
+    }
+
+    /// A directory in the output, created.
+    pub fn dir(&self, relative: &str) -> Result<PathBuf, WriteError> {
+        self.files.dir(relative)
+    }
+
+    /// Writes one file; `relative` uses `/` and may not leave the output directory.
+    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        self.write_with(relative, |w| w.write_all(bytes))
+    }
+
+    /// Writes one file beside its place, then renames it over the old one.
+    pub fn write_with(
+        &self,
+        relative: &str,
+        content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), WriteError> {
+        let path = self.files.inside(relative)?;
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let temp = path.with_file_name(format!(".{name}.rollbook-new"));
+        self.files.create(&temp, content)?;
+        std::fs::rename(&temp, &path).map_err(io("replace", &path))
+    }
+
+    /// Removes a file that the site no longer has (a deleted report's page); a missing file
+    /// is fine.
+    pub fn remove(&self, relative: &str) -> Result<(), WriteError> {
+        let path = self.files.inside(relative)?;
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Files {
+    fn new(dir: &Path) -> Files {
+        Files {
+            dir: dir.to_path_buf(),
+            created_dirs: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn dir(&self, relative: &str) -> Result<PathBuf, WriteError> {
+        let path = self.inside(relative)?;
+        std::fs::create_dir_all(&path).map_err(io("create", &path))?;
+        Ok(path)
+    }
+
+    /// `relative` (with `/`) in the directory, if it stays inside it.
+    fn inside(&self, relative: &str) -> Result<PathBuf, WriteError> {
+        let relative_path = Path::new(relative);
+        if relative_path
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        {
+            return Err(WriteError::Escapes(relative.to_string()));
+        }
+        Ok(self.dir.join(relative_path))
+    }
+
+    /// Creates (or truncates) the file at `path`, inside the directory, and its parents.
+    fn create(
+        &self,
+        path: &Path,
+        content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), WriteError> {
+        if let Some(dir) = path.parent() {
+            let known = self
+                .created_dirs
+                .lock()
+                .map(|set| set.contains(dir))
+                .unwrap_or(false);
+            if !known {
+                std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+                if let Ok(mut set) = self.created_dirs.lock() {
+                    set.insert(dir.to_path_buf());
+                }
+            }
+        }
+        let file = std::fs::File::create(path).map_err(io("create", path))?;
+        let mut writer = std::io::BufWriter::with_capacity(64 * 1024, file);
+        content(&mut writer)
+            .and_then(|()| std::io::Write::flush(&mut writer))
+            .map_err(io("write", path))
     }
 }
 

@@ -19,6 +19,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::TestSite;
+use common::served::Served;
 use serde_json::Value;
 
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
@@ -79,6 +80,32 @@ fn opened_from_disk_search_explains_it_needs_http() {
     let public = site.site.path().join("public");
     let url = format!("file://{}/", public.display());
     site.run_case(&url, "from_disk", None);
+}
+
+/// `rollbook serve`'s pages reload themselves after an edit, show the problems panel while a
+/// report is broken (it can be hidden), and drop it once the report is fixed.
+#[test]
+fn served_pages_reload_themselves_and_show_problems() {
+    prepare_tools();
+    let site = TestSite::fixture("basic");
+    let served = Served::start(&site, &[]);
+    let profile = tempfile::tempdir().expect("temp dir");
+    let output = Command::new("node")
+        .arg(browser_dir().join("serve.mjs"))
+        .arg(format!("http://{}/", served.address))
+        .arg(site.path())
+        .env("CHROMIUM", chromium())
+        .env("PROFILE_DIR", profile.path())
+        .output()
+        .expect("run node");
+    assert!(
+        output.status.success(),
+        "live reload failed ({})\n--- stdout\n{}\n--- stderr\n{}\n--- rollbook serve\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        served.stderr()
+    );
 }
 
 /// The browser's hits, (kind, url) in order, are the CLI's for the same query and filters.

@@ -6,6 +6,7 @@ pub mod check;
 pub mod init;
 pub mod new;
 pub mod search;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 
