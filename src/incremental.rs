@@ -128,8 +128,11 @@ pub struct Session {
     /// Report ids whose search documents are out of date.
     unindexed: BTreeSet<String>,
     search: Option<Search>,
-    /// Problems with the configuration, templates or static files, when they do not load.
-    setup: Vec<Diagnostic>,
+    /// Problems with `rollbook.toml` (or the templates it was loaded with) when it does not
+    /// load, and with the templates or static files when they do not load or render. Kept
+    /// apart so that fixing a template does not hide a configuration that is still broken.
+    config_problems: Vec<Diagnostic>,
+    theme_problems: Vec<Diagnostic>,
 }
 
 /// Pages rendered per batch in [`Session::finish`], between looks at whether another change
@@ -164,7 +167,8 @@ impl Session {
             written: HashMap::new(),
             unindexed: BTreeSet::new(),
             search: None,
-            setup: Vec::new(),
+            config_problems: Vec::new(),
+            theme_problems: Vec::new(),
         };
         session.load_everything().map_err(Start::Failed)?;
         // Even with errors: the reports that parse are served while the others are fixed.
@@ -182,8 +186,15 @@ impl Session {
     /// The errors as of the last update, sorted: the configuration's or the templates' when
     /// they do not load, otherwise the content's.
     pub fn errors(&self) -> Vec<Diagnostic> {
-        if !self.setup.is_empty() {
-            return self.setup.clone();
+        if self.has_setup_problems() {
+            let mut problems: Vec<Diagnostic> = self
+                .config_problems
+                .iter()
+                .chain(&self.theme_problems)
+                .cloned()
+                .collect();
+            sort(&mut problems);
+            return problems;
         }
         let mut errors: Vec<Diagnostic> = self
             .files
@@ -208,13 +219,17 @@ impl Session {
     }
 
     fn has_errors(&self) -> bool {
-        !self.setup.is_empty()
+        self.has_setup_problems()
             || self
                 .files
                 .values()
                 .flat_map(|f| &f.diagnostics)
                 .chain(&self.between)
                 .any(Diagnostic::is_error)
+    }
+
+    fn has_setup_problems(&self) -> bool {
+        !self.config_problems.is_empty() || !self.theme_problems.is_empty()
     }
 
     pub fn report_count(&self) -> usize {
@@ -236,7 +251,7 @@ impl Session {
                 static_files(&self.settings.root),
             ) {
                 (Ok(theme), Ok(statics)) => {
-                    self.setup.clear();
+                    self.theme_problems.clear();
                     self.theme = theme;
                     self.theme_generation += 1;
                     for file in &statics {
@@ -246,28 +261,25 @@ impl Session {
                     self.forget_written();
                 }
                 (theme, statics) => {
-                    self.setup = theme
+                    self.theme_problems = theme
                         .err()
                         .into_iter()
                         .chain(statics.err())
                         .flatten()
                         .collect();
-                    sort(&mut self.setup);
                 }
             },
             Change::Everything => match load_site(&self.settings) {
                 Ok((config, theme)) => {
-                    self.setup.clear();
+                    self.config_problems.clear();
+                    self.theme_problems.clear();
                     self.config = config;
                     self.theme = theme;
                     self.theme_generation += 1;
                     self.forget_written();
                     self.load_everything()?;
                 }
-                Err(Start::Problems(mut problems)) => {
-                    sort(&mut problems);
-                    self.setup = problems;
-                }
+                Err(Start::Problems(problems)) => self.config_problems = problems,
                 Err(Start::Failed(e)) => return Err(e),
             },
         }
@@ -280,7 +292,7 @@ impl Session {
                 // every page is rendered again once the templates change.
                 Err(error) => match error.downcast::<TemplateError>() {
                     Ok(TemplateError(message)) => {
-                        self.setup = vec![
+                        self.theme_problems = vec![
                             Diagnostic::file_error(Path::new("templates"), "template", message)
                                 .with_help("fix the template named in the message; theme templates are reachable as theme/NAME"),
                         ];
@@ -414,7 +426,7 @@ impl Session {
                     self.out.write(&file.path, &file.bytes)?;
                 }
             }
-            Err(problems) => self.setup = problems,
+            Err(problems) => self.theme_problems = problems,
         }
         Ok(())
     }

@@ -94,6 +94,8 @@ const MAX_BODY: usize = 1 << 20;
 /// What the request threads share.
 struct Shared {
     output: PathBuf,
+    /// Only loopback names are answered (see [`local_host`]).
+    loopback: bool,
     live: Arc<Live>,
     timing: Timing,
     stopping: AtomicBool,
@@ -171,6 +173,7 @@ impl Server {
             .map_err(|e| listen_error(io::Error::other(e)))?;
         let shared = Arc::new(Shared {
             output: options.output,
+            loopback: options.bind.is_loopback(),
             live,
             timing,
             stopping: AtomicBool::new(false),
@@ -307,6 +310,22 @@ fn answer(request: Request, shared: &Shared) {
             return send(request, reply);
         }
     };
+    let host = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Host"))
+        .map(|h| h.value.as_str().to_string());
+    if shared.loopback
+        && let Some(host) = host.filter(|host| !local_host(host))
+    {
+        let reply = Reply::text(
+            403,
+            &format!(
+                "Forbidden: this server answers only to localhost, not to {host:?}; `rollbook serve --bind` listens elsewhere.\n"
+            ),
+        );
+        return send(request, reply);
+    }
     let reply = match route(request.url()) {
         Err(Refusal::BadRequest(why)) => Reply::text(400, &format!("Bad request: {why}.\n")),
         Err(Refusal::Traversal) => Reply::text(403, "Forbidden: the path leaves the site.\n"),
@@ -320,6 +339,23 @@ fn answer(request: Request, shared: &Shared) {
         Ok(Route::Site(path)) => site_file(&path, shared),
     };
     send(request, reply);
+}
+
+/// Whether a `Host` header names this machine by a loopback name or address. A server on
+/// loopback answers nothing else, so that a web page whose name an attacker points at
+/// 127.0.0.1 (DNS rebinding) cannot read the reports, drafts included, through the visitor's
+/// browser.
+fn local_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A response, before tiny_http turns it into bytes.
@@ -886,7 +922,9 @@ mod tests {
         fn request(&self, method: &str, target: &str) -> Answer {
             exchange(
                 self.server.address(),
-                &format!("{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"),
+                &format!(
+                    "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                ),
             )
         }
     }
@@ -1223,6 +1261,57 @@ mod tests {
     }
 
     #[test]
+    fn on_loopback_only_local_host_names_are_answered() {
+        let site = Site::new();
+        let asked = |host: &str| {
+            exchange(
+                site.server.address(),
+                &format!("GET /index.html HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+            )
+        };
+        // A rebinding attack's page is served under its own name.
+        let rebound = asked("attacker.example:1111");
+        assert_eq!(rebound.status, 403);
+        assert!(
+            String::from_utf8_lossy(&rebound.body).starts_with("Forbidden"),
+            "{rebound:?}"
+        );
+        for host in [
+            "localhost:1111",
+            "127.0.0.1",
+            "[::1]:80",
+            "kb.localhost",
+            "LOCALHOST.",
+        ] {
+            assert_eq!(asked(host).status, 200, "{host}");
+        }
+    }
+
+    #[test]
+    fn local_host_names() {
+        for host in [
+            "localhost",
+            "localhost:1",
+            "127.0.0.1:1111",
+            "127.1.2.3",
+            "[::1]:8080",
+            "a.localhost",
+        ] {
+            assert!(local_host(host), "{host}");
+        }
+        for host in [
+            "example.com",
+            "localhost.example.com",
+            "10.0.0.1:1111",
+            "[::2]",
+            "127.0.0.1.nip.io",
+            "",
+        ] {
+            assert!(!local_host(host), "{host}");
+        }
+    }
+
+    #[test]
     fn other_methods_get_405_with_allow() {
         let site = Site::new();
         for method in ["POST", "PUT", "DELETE", "OPTIONS", "PATCH", "BREW"] {
@@ -1233,7 +1322,7 @@ mod tests {
         }
         let with_body = exchange(
             site.server.address(),
-            "POST / HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello",
+            "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello",
         );
         assert_eq!(with_body.status, 405);
     }
@@ -1245,7 +1334,7 @@ mod tests {
             // tiny_http would drain this into a buffer of 100 TB when the request is dropped.
             let mut stream = TcpStream::connect(site.server.address()).expect("connect");
             let raw = format!(
-                "{method} / HTTP/1.1\r\nHost: test\r\nContent-Length: 100000000000000\r\n\r\nab"
+                "{method} / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000000000000\r\n\r\nab"
             );
             stream.write_all(raw.as_bytes()).expect("send");
             // Gives the server time to handle it (and to abort, were it going to).
@@ -1332,8 +1421,7 @@ mod tests {
         let site = Site::new();
         let mut stream = TcpStream::connect(site.server.address()).expect("connect");
         // A browser's request: the connection stays open.
-        let request =
-            "GET /__rollbook/events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n";
+        let request = "GET /__rollbook/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n";
         stream.write_all(request.as_bytes()).expect("send");
         let mut seen = Vec::new();
         assert!(
@@ -1433,7 +1521,7 @@ mod tests {
         let mut stream = TcpStream::connect(address).expect("connect");
         stream
             .write_all(
-                b"GET /__rollbook/events HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+                b"GET /__rollbook/events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
             )
             .expect("send");
         let mut seen = Vec::new();
@@ -1466,7 +1554,7 @@ mod tests {
         stalled.write_all(b"GET /index.ht").expect("send");
         let mut slow_reader = TcpStream::connect(address).expect("connect");
         slow_reader
-            .write_all(b"GET /__rollbook/events HTTP/1.1\r\nHost: test\r\n\r\n")
+            .write_all(b"GET /__rollbook/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .expect("send");
         let started = Instant::now();
         for _ in 0..5 {
@@ -1484,8 +1572,8 @@ mod tests {
         // Two requests on one connection, the second closing it.
         let both = exchange(
             site.server.address(),
-            "GET /style.css HTTP/1.1\r\nHost: test\r\n\r\n\
-             GET /atom.xml HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+            "GET /style.css HTTP/1.1\r\nHost: localhost\r\n\r\n\
+             GET /atom.xml HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
         );
         assert_eq!(both.status, 200);
         assert!(contains(&both.body, "HTTP/1.1 200"), "{both:?}");

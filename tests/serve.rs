@@ -317,3 +317,31 @@ fn stopping_removes_the_served_directory() {
         output.display()
     );
 }
+
+#[test]
+fn a_broken_configuration_is_shown_until_fixed_even_when_a_template_changes() {
+    let site = TestSite::fixture("basic");
+    let served = Served::start(&site, &[]);
+    let config = site.read("rollbook.toml");
+    site.write("rollbook.toml", &format!("{config}\ntitel = \"Typo\"\n"));
+    served.wait_until(PAGE, "shows the configuration error", |r| {
+        r.body.contains("rollbook-problems") && r.body.contains("titel")
+    });
+    // A template saved meanwhile loads fine, but the configuration is still broken.
+    site.write(
+        "templates/report.html",
+        "{% extends \"theme/report.html\" %}{% block title %}EDITED {{ report.title }}{% endblock title %}",
+    );
+    served.wait_for_stderr("templates or static files");
+    assert!(
+        served.get(PAGE).body.contains("titel"),
+        "{}",
+        served.stderr()
+    );
+    site.write("rollbook.toml", &config);
+    let fixed = served.wait_until(PAGE, "is fixed", |r| !r.body.contains("rollbook-problems"));
+    assert!(
+        fixed.body.contains("EDITED"),
+        "the template saved meanwhile is used"
+    );
+}
