@@ -433,7 +433,7 @@ impl Session {
 
     /// Parses the changed files again and updates the site and related reports.
     fn reparse(&mut self, changed: &BTreeSet<String>) -> anyhow::Result<()> {
-        lap("start");
+        lap_start();
         let content = self.settings.root.join("content");
         // The report files concerned: those named, those below a named directory (moved or
         // deleted as a whole), and the ones found in it now.
@@ -567,7 +567,7 @@ impl Session {
     /// page shows are left for [`Session::finish`], and so is the JSON export, which is
     /// for programs rather than for the page being looked at.
     fn render(&mut self, everything: bool) -> anyhow::Result<Update> {
-        lap("-");
+        lap("errors");
         let renderer = Renderer::reusing(
             &self.site,
             &self.config,
@@ -742,22 +742,27 @@ fn render_jobs(
         .collect()
 }
 
+thread_local!(static LAST_LAP: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) });
+
+/// Starts timing an update's stages (see [`lap`]).
+fn lap_start() {
+    LAST_LAP.set(Some(Instant::now()));
+}
+
 /// With `ROLLBOOK_TIMINGS` set, the time since the previous lap, on stderr: where an
 /// update's time goes, for benchmarking.
 fn lap(stage: &str) {
-    use std::cell::Cell;
-    thread_local!(static LAST: Cell<Option<Instant>> = const { Cell::new(None) });
     if std::env::var_os("ROLLBOOK_TIMINGS").is_none() {
         return;
     }
     let now = Instant::now();
-    if let Some(last) = LAST.get() {
+    if let Some(last) = LAST_LAP.get() {
         eprintln!(
             "timing: {stage:<14} {:>8.1} ms",
             (now - last).as_secs_f64() * 1e3
         );
     }
-    LAST.set(Some(now));
+    LAST_LAP.set(Some(now));
 }
 
 /// `content/2024/x.md` (as diagnostics name files) → `2024/x.md`.
