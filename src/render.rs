@@ -461,17 +461,18 @@ impl<'s> Renderer<'s> {
     pub fn fingerprint(&self, job: &Job, path: &str, all_paths: &[String]) -> u64 {
         let mut h = FxHasher::default();
         let revision = |r: usize| self.site.reports[r].revision;
-        let card = |r: usize| self.cards[r].hash;
+        let hashes = |r: usize| self.cards[r].hashes(&self.site.reports[r]);
+        let card = |r: usize| hashes(r).card;
         let lessons = |list: &[Ref], h: &mut FxHasher| {
             list.len().hash(h);
             for &(r, l) in list {
-                self.cards[r as usize].lesson_hashes[l as usize].hash(h);
+                hashes(r as usize).lessons[l as usize].hash(h);
             }
         };
         let actions = |list: &[Ref], h: &mut FxHasher| {
             list.len().hash(h);
             for &(r, a) in list {
-                self.cards[r as usize].action_hashes[a as usize].hash(h);
+                hashes(r as usize).actions[a as usize].hash(h);
             }
         };
         let size = self.config.paginate;
@@ -487,9 +488,7 @@ impl<'s> Renderer<'s> {
                 }
             }
             Job::Home => {
-                self.cards[..self.cards.len().min(15)]
-                    .iter()
-                    .for_each(|c| c.hash.hash(&mut h));
+                (0..self.cards.len().min(15)).for_each(|r| card(r).hash(&mut h));
                 let overdue = &self.lists.actions[&(Scope::All, State::Overdue)];
                 actions(&overdue[..overdue.len().min(10)], &mut h);
                 let upcoming: Vec<Ref> = self.upcoming().take(10).collect();
@@ -572,9 +571,7 @@ impl<'s> Renderer<'s> {
             }
             Job::Search | Job::NotFound => {}
             Job::Feed => {
-                self.cards[..self.cards.len().min(30)]
-                    .iter()
-                    .for_each(|c| c.hash.hash(&mut h));
+                (0..self.cards.len().min(30)).for_each(|r| card(r).hash(&mut h));
             }
             Job::Sitemap => all_paths.hash(&mut h),
         }

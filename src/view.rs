@@ -1,6 +1,7 @@
 //! Model → the values templates see (docs/templates.md) and `reports.json` is made of.
 
 use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -88,39 +89,48 @@ pub struct Card {
     /// The report's [`Report::revision`], to reuse the card while the report is unchanged.
     #[serde(skip)]
     pub revision: u64,
-    /// A hash of what the card shows: lists of reports change when it does.
+    /// Worked out when `serve` first fingerprints a page (`build` never needs them), and
+    /// kept with the card while its report is unchanged.
     #[serde(skip)]
-    pub hash: u64,
-    /// Hashes of what each lesson's and each action's entry in a list shows.
-    #[serde(skip)]
-    pub lesson_hashes: Vec<u64>,
-    #[serde(skip)]
-    pub action_hashes: Vec<u64>,
+    hashes: OnceLock<CardHashes>,
+}
+
+/// Hashes of what lists show of a report, for the fingerprints of the pages they are on.
+#[derive(Debug, Clone)]
+pub struct CardHashes {
+    /// What the card shows: lists of reports change when it does.
+    pub card: u64,
+    /// What each lesson's and each action's entry in a list shows.
+    pub lessons: Vec<u64>,
+    pub actions: Vec<u64>,
 }
 
 impl Card {
-    pub fn new(report: &Report, base_url: &str, today: Date) -> Card {
-        let mut card = Card::unhashed(report, base_url, today);
-        card.hash = serde_json::to_vec(&card).map_or(0, |json| crate::render::hash_of(&json));
-        let hashed = |f: &dyn Fn(&mut FxHasher)| {
-            let mut h = FxHasher::default();
-            f(&mut h);
-            h.finish()
-        };
-        card.lesson_hashes = report
-            .lessons
-            .iter()
-            .map(|l| hashed(&|h| hash_lesson(report, l, h)))
-            .collect();
-        card.action_hashes = report
-            .actions
-            .iter()
-            .map(|a| hashed(&|h| hash_action(report, a, h)))
-            .collect();
-        card
+    /// The hashes of this card's report, which must be the report it was made from.
+    pub fn hashes(&self, report: &Report) -> &CardHashes {
+        self.hashes.get_or_init(|| {
+            let hashed = |f: &dyn Fn(&mut FxHasher)| {
+                let mut h = FxHasher::default();
+                f(&mut h);
+                h.finish()
+            };
+            CardHashes {
+                card: serde_json::to_vec(self).map_or(0, |json| crate::render::hash_of(&json)),
+                lessons: report
+                    .lessons
+                    .iter()
+                    .map(|l| hashed(&|h| hash_lesson(report, l, h)))
+                    .collect(),
+                actions: report
+                    .actions
+                    .iter()
+                    .map(|a| hashed(&|h| hash_action(report, a, h)))
+                    .collect(),
+            }
+        })
     }
 
-    fn unhashed(report: &Report, base_url: &str, today: Date) -> Card {
+    pub fn new(report: &Report, base_url: &str, today: Date) -> Card {
         let meta = &report.meta;
         let duration_minutes = meta.timeline.as_ref().and_then(Timeline::duration_minutes);
         let terms = |kind: TaxonomyKind, names: &[String]| {
@@ -155,9 +165,7 @@ impl Card {
                 .filter(|a| a.days_overdue(today).is_some())
                 .count(),
             revision: report.revision,
-            hash: 0,
-            lesson_hashes: Vec::new(),
-            action_hashes: Vec::new(),
+            hashes: OnceLock::new(),
         }
     }
 }
