@@ -24,16 +24,6 @@ use crate::live::{Live, Snapshot};
 /// Paths under this prefix belong to the server, never to the site.
 const RESERVED: &str = "__rollbook";
 
-/// Where and what to serve.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub bind: IpAddr,
-    /// 0 asks for any free port; [`Server::address`] tells which one it got.
-    pub port: u16,
-    /// The directory served: the site's output.
-    pub output: PathBuf,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("port {port} on {bind} is already in use")]
@@ -143,14 +133,19 @@ pub struct Server {
     dispatcher: Option<JoinHandle<()>>,
 }
 
-impl Server {
-    /// Binds, spawns the server's threads and returns at once.
-    pub fn start(options: Options, live: Arc<Live>) -> Result<Server, StartError> {
-        Server::start_with(options, live, Timing::DEFAULT)
-    }
+/// A bound socket the server has not started answering on yet. `rollbook serve` binds before
+/// its first build, so that a port in use is said at once rather than after the build, and
+/// then serves on the same socket.
+pub struct Listening {
+    listener: TcpListener,
+    asked: SocketAddr,
+    address: SocketAddr,
+}
 
-    fn start_with(options: Options, live: Arc<Live>, timing: Timing) -> Result<Server, StartError> {
-        let asked = SocketAddr::new(options.bind, options.port);
+impl Listening {
+    /// Binds to `bind:port` (port 0: any free port).
+    pub fn bind(bind: IpAddr, port: u16) -> Result<Listening, StartError> {
+        let asked = SocketAddr::new(bind, port);
         let listen_error = |source: io::Error| StartError::Listen {
             addr: asked,
             source,
@@ -158,22 +153,63 @@ impl Server {
         // Bound here rather than by tiny_http, to tell "in use" from other failures.
         let listener = TcpListener::bind(asked).map_err(|source| {
             if source.kind() == io::ErrorKind::AddrInUse {
-                StartError::PortInUse {
-                    bind: options.bind,
-                    port: options.port,
-                }
+                StartError::PortInUse { bind, port }
             } else {
                 listen_error(source)
             }
         })?;
         let address = listener.local_addr().map_err(listen_error)?;
+        Ok(Listening {
+            listener,
+            asked,
+            address,
+        })
+    }
+
+    /// The address bound, with the real port when 0 was asked.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The site's address for a browser, as [`Server::url`] will give it.
+    pub fn url(&self) -> String {
+        url_of(self.address)
+    }
+}
+
+impl Server {
+    /// Starts answering on a socket bound earlier, serving `output`: spawns the server's
+    /// threads and returns at once.
+    pub fn serve(
+        listening: Listening,
+        output: PathBuf,
+        live: Arc<Live>,
+    ) -> Result<Server, StartError> {
+        Server::serve_with(listening, output, live, Timing::DEFAULT)
+    }
+
+    fn serve_with(
+        listening: Listening,
+        output: PathBuf,
+        live: Arc<Live>,
+        timing: Timing,
+    ) -> Result<Server, StartError> {
+        let Listening {
+            listener,
+            asked,
+            address,
+        } = listening;
+        let listen_error = |source: io::Error| StartError::Listen {
+            addr: asked,
+            source,
+        };
         // A second handle on the socket, to listen again if tiny_http's accept loop gives up.
         let spare = listener.try_clone().map_err(listen_error)?;
         let http = tiny_http::Server::from_listener(listener, None)
             .map_err(|e| listen_error(io::Error::other(e)))?;
         let shared = Arc::new(Shared {
-            output: options.output,
-            loopback: options.bind.is_loopback(),
+            output,
+            loopback: address.ip().is_loopback(),
             live,
             timing,
             stopping: AtomicBool::new(false),
@@ -902,12 +938,9 @@ mod tests {
             std::fs::write(dir.path().join("outside/passwd"), SECRET).expect("write");
             std::fs::write(dir.path().join("outside/index.html"), SECRET).expect("write");
             let live = Arc::new(Live::new());
-            let options = Options {
-                bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-                port: 0,
-                output,
-            };
-            let server = Server::start_with(options, Arc::clone(&live), timing).expect("start");
+            let listening = Listening::bind(IpAddr::V4(Ipv4Addr::LOCALHOST), 0).expect("bind");
+            let server =
+                Server::serve_with(listening, output, Arc::clone(&live), timing).expect("start");
             Site { dir, live, server }
         }
 
@@ -1491,12 +1524,7 @@ mod tests {
     fn a_second_server_on_the_same_port_is_told_the_port_is_in_use() {
         let site = Site::new();
         let port = site.server.address().port();
-        let options = Options {
-            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port,
-            output: site.output(),
-        };
-        let error = Server::start(options, Arc::new(Live::new()))
+        let error = Listening::bind(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
             .err()
             .expect("the port is taken");
         assert!(

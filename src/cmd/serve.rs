@@ -2,7 +2,6 @@
 //! what changed and tell the open pages to reload. Errors in an edit keep the last good pages
 //! served, with the problems shown over them.
 
-use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use crate::cmd::{Outcome, Stream, color, display_path, plural, relative_to_cwd, 
 use crate::diagnostic::print_human;
 use crate::incremental::{Change, Session, Settings, Start, Update};
 use crate::live::Live;
-use crate::server::{Options, Server, StartError};
+use crate::server::{Listening, Server, StartError};
 use crate::watch::Watch;
 
 /// How long the files must be quiet before a rebuild starts: long enough to take an editor's
@@ -30,15 +29,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<Outcome> {
             args.bind
         );
     }
-    // The port is checked before the first build, which takes a while on a large site.
-    let address = free_address(args.bind, args.port)?;
+    // Bound before the first build, which takes a while on a large site: a port in use is
+    // said at once.
+    let listening = Listening::bind(args.bind, args.port).map_err(StartError::with_help)?;
+
     let output = std::env::temp_dir().join(format!("rollbook-serve-{}", std::process::id()));
     let _cleanup = RemoveOnDrop(output.clone());
     let settings = Settings {
         root: root.clone(),
         output: output.clone(),
         drafts: args.drafts || !args.no_drafts,
-        base_url: Some(format!("http://{address}/")),
+        base_url: Some(listening.url()),
         today: today()?,
     };
     eprintln!("Building {} …", display_path(&root.join("content")));
@@ -69,15 +70,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<Outcome> {
     );
     show(&update, root, &live);
 
-    let server = Server::start(
-        Options {
-            bind: address.ip(),
-            port: address.port(),
-            output: output.clone(),
-        },
-        Arc::clone(&live),
-    )
-    .map_err(StartError::with_help)?;
+    let server = Server::serve(listening, output.clone(), Arc::clone(&live))
+        .map_err(StartError::with_help)?;
     let watch = Watch::start(root)
         .map_err(|e| anyhow::anyhow!("cannot watch {} for changes: {e}", root.display()))?;
     let close = watch.closer();
@@ -193,21 +187,6 @@ fn summary(change: &Change, update: &Update) -> String {
         ));
     }
     line
-}
-
-/// The address to serve on, checked free now; port 0 becomes a free port.
-fn free_address(bind: IpAddr, port: u16) -> anyhow::Result<SocketAddr> {
-    match TcpListener::bind((bind, port)) {
-        Ok(listener) => Ok(listener.local_addr()?),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            Err(StartError::PortInUse { bind, port }.with_help())
-        }
-        Err(source) => Err(StartError::Listen {
-            addr: SocketAddr::new(bind, port),
-            source,
-        }
-        .with_help()),
-    }
 }
 
 /// The served directory is temporary: it goes when serve stops, however it stops.
