@@ -60,6 +60,46 @@ impl Analysis {
     }
 }
 
+/// Every report file below `content/`, each parsed and linted on its own.
+pub struct ParsedContent {
+    /// By path relative to `content/`, in that order.
+    pub files: Vec<(String, crate::parse::Parsed)>,
+    /// The files that could not be read (not UTF-8, unreadable).
+    pub unreadable: Vec<Diagnostic>,
+    /// Each readable file as it was read.
+    pub stamps: BTreeMap<String, Stamp>,
+}
+
+/// Reads and parses every report file, in parallel. No checks between reports yet and no
+/// `[rules]` levels: `analyze` adds both, and `serve` keeps each file's results apart.
+pub fn parse_content(
+    root: &Path,
+    config: &Config,
+    options: &Options,
+    hooks: &Hooks<'_>,
+) -> anyhow::Result<ParsedContent> {
+    let (sources, unreadable) = load_content(root)?;
+    (hooks.loaded)(sources.len());
+    let stamps = sources
+        .iter()
+        .map(|f| (f.content_path.clone(), f.stamp))
+        .collect();
+    // Each file's text is dropped as soon as it is parsed.
+    let files = sources
+        .into_par_iter()
+        .map(|file| {
+            let parsed = parse_report(&file, config, options.today, options.purpose);
+            (hooks.parsed)();
+            (file.content_path, parsed)
+        })
+        .collect();
+    Ok(ParsedContent {
+        files,
+        unreadable,
+        stamps,
+    })
+}
+
 /// Loads and checks every report. An `Err` is an environment failure (e.g. no `content/`);
 /// problems with the content are in the returned diagnostics.
 pub fn analyze(
@@ -68,25 +108,15 @@ pub fn analyze(
     options: &Options,
     hooks: &Hooks<'_>,
 ) -> anyhow::Result<Analysis> {
-    let (sources, mut diagnostics) = load_content(root)?;
-    let files = sources.len() + diagnostics.len();
-    (hooks.loaded)(sources.len());
-    let stamps = sources
-        .iter()
-        .map(|f| (f.content_path.clone(), f.stamp))
-        .collect();
-    // Each file's text is dropped as soon as it is parsed.
-    let parsed: Vec<_> = sources
-        .into_par_iter()
-        .map(|file| {
-            let parsed = parse_report(&file, config, options.today, options.purpose);
-            (hooks.parsed)();
-            (parsed, file.content_path)
-        })
-        .collect();
+    let ParsedContent {
+        files: parsed,
+        unreadable: mut diagnostics,
+        stamps,
+    } = parse_content(root, config, options, hooks)?;
+    let files = parsed.len() + diagnostics.len();
     let mut reports = Vec::with_capacity(parsed.len());
     let mut unparsed = HashSet::new();
-    for (p, content_path) in parsed {
+    for (content_path, p) in parsed {
         diagnostics.extend(p.diagnostics);
         match p.report {
             Some(report) => reports.push(report),

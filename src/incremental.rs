@@ -14,11 +14,11 @@ use jiff::civil::Date;
 use rayon::prelude::*;
 use tantivy::{Index, IndexWriter};
 
-use crate::analysis::sort;
+use crate::analysis::{Hooks, Options, parse_content, sort};
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::index::{self, Fields};
-use crate::load::{load_content, read_one};
+use crate::load::read_one;
 use crate::model::{Report, Site, Status};
 use crate::parse::{Purpose, parse_report};
 use crate::related::Similarity;
@@ -354,41 +354,33 @@ impl Session {
     /// configuration. Pages are rendered by the caller.
     fn load_everything(&mut self) -> anyhow::Result<()> {
         let root = self.settings.root.clone();
-        let (sources, load_problems) = load_content(&root)?;
-        let config = &self.config;
         let today = self.settings.today;
-        let parsed: Vec<_> = sources
-            .into_par_iter()
-            .map(|file| {
-                let mut parsed = parse_report(&file, config, today, Purpose::Build);
-                config.rules.apply(&mut parsed.diagnostics);
-                (file.content_path, parsed)
-            })
-            .collect();
+        let options = Options {
+            today,
+            drafts: self.settings.drafts,
+            purpose: Purpose::Build,
+        };
+        let parsed = parse_content(&root, &self.config, &options, &Hooks::NONE)?;
         self.files.clear();
-        let mut reports = Vec::with_capacity(parsed.len());
-        for (content_path, parsed) in parsed {
+        let mut reports = Vec::with_capacity(parsed.files.len());
+        let unreadable = parsed
+            .unreadable
+            .into_iter()
+            .map(|problem| (content_path_of(&problem.file), None, vec![problem]));
+        let files = parsed
+            .files
+            .into_iter()
+            .map(|(path, file)| (path, file.report, file.diagnostics));
+        for (content_path, report, mut diagnostics) in files.chain(unreadable) {
+            self.config.rules.apply(&mut diagnostics);
             self.files.insert(
                 content_path,
                 FileState {
-                    diagnostics: parsed.diagnostics,
-                    parsed: parsed.report.is_some(),
+                    diagnostics,
+                    parsed: report.is_some(),
                 },
             );
-            reports.extend(parsed.report);
-        }
-        for problem in load_problems {
-            let mut diagnostics = vec![problem];
-            self.config.rules.apply(&mut diagnostics);
-            if let Some(problem) = diagnostics.first() {
-                self.files.insert(
-                    content_path_of(&problem.file),
-                    FileState {
-                        diagnostics,
-                        parsed: false,
-                    },
-                );
-            }
+            reports.extend(report);
         }
         let (published, hidden): (Vec<Report>, Vec<Report>) = reports
             .into_iter()
