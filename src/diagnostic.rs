@@ -12,6 +12,21 @@ pub enum Severity {
     Warning,
 }
 
+/// An environment error a command prints for a person: its message and, when there is one,
+/// what to do about it.
+pub trait Helpful: std::fmt::Display + Sized {
+    fn help(&self) -> Option<String>;
+
+    /// The error with its help line, as the command prints it.
+    fn with_help(self) -> anyhow::Error {
+        let help = self
+            .help()
+            .map(|h| format!("\n  help: {h}"))
+            .unwrap_or_default();
+        anyhow::anyhow!("{self}{help}")
+    }
+}
+
 /// One problem found in the content. Positions are 1-based; columns count characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {

@@ -16,7 +16,7 @@ use tantivy::{Index, IndexWriter};
 
 use crate::analysis::{Hooks, Options, parse_content, sort};
 use crate::config::Config;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Helpful};
 use crate::index::{self, Fields};
 use crate::load::read_one;
 use crate::model::{Report, Site, Status};

@@ -11,7 +11,7 @@ use tantivy::Index;
 
 use crate::analysis::{Hooks, Options, analyze};
 use crate::config::Config;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Helpful};
 use crate::freshness::{MANIFEST, Manifest, changes, config_hash};
 use crate::index::{self, Fields};
 use crate::load::read_one;

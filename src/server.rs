@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use tiny_http::{Header, Method, Request, Response};
 
+use crate::diagnostic::Helpful;
 use crate::live::{Live, Snapshot};
 
 /// Paths under this prefix belong to the server, never to the site.
@@ -35,17 +36,8 @@ pub enum StartError {
     },
 }
 
-impl StartError {
-    /// The error with its help line, as the command prints it.
-    pub fn with_help(self) -> anyhow::Error {
-        let help = self
-            .help()
-            .map(|h| format!("\n  help: {h}"))
-            .unwrap_or_default();
-        anyhow::anyhow!("{self}{help}")
-    }
-
-    pub fn help(&self) -> Option<String> {
+impl Helpful for StartError {
+    fn help(&self) -> Option<String> {
         match self {
             StartError::PortInUse { .. } => {
                 Some("stop the other server, or choose another port with --port".into())

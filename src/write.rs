@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::diagnostic::Helpful;
+
 /// Present in every output directory rollbook creates.
 pub const MARKER: &str = ".rollbook-output";
 const MARKER_TEXT: &str =
@@ -28,17 +30,8 @@ pub enum WriteError {
     },
 }
 
-impl WriteError {
-    /// The error with its help line, as the command prints it.
-    pub fn with_help(self) -> anyhow::Error {
-        let help = self
-            .help()
-            .map(|h| format!("\n  help: {h}"))
-            .unwrap_or_default();
-        anyhow::anyhow!("{self}{help}")
-    }
-
-    pub fn help(&self) -> Option<String> {
+impl Helpful for WriteError {
+    fn help(&self) -> Option<String> {
         match self {
             WriteError::NotOurs(path) => Some(format!(
                 "choose another directory with --output, or delete {} yourself if it is safe to",

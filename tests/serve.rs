@@ -14,6 +14,8 @@ use common::served::{Served, edit};
 
 const REPORT: &str = "content/2025-05-27-webhook-backlog.md";
 const PAGE: &str = "/reports/2025-05-27-webhook-backlog.html";
+/// A report template that renders, and marks every report page's title.
+const EDITED_TITLE: &str = "{% extends \"theme/report.html\" %}{% block title %}EDITED {{ report.title }}{% endblock title %}";
 
 #[test]
 fn an_edit_shows_on_the_served_page_and_in_the_search_index() {
@@ -261,10 +263,7 @@ fn a_template_change_rebuilds_every_page_and_the_built_site_has_no_reload_script
         served.get("/reports/2025-08-01-draft-cache.html").status,
         404
     );
-    site.write(
-        "templates/report.html",
-        "{% extends \"theme/report.html\" %}{% block title %}EDITED {{ report.title }}{% endblock title %}",
-    );
+    site.write("templates/report.html", EDITED_TITLE);
     served.wait_until(PAGE, "uses the new template", |r| r.body.contains("EDITED"));
     // A template that fails on the content is shown like a broken report.
     site.write(
@@ -274,10 +273,7 @@ fn a_template_change_rebuilds_every_page_and_the_built_site_has_no_reload_script
     served.wait_until(PAGE, "shows the template error", |r| {
         r.body.contains("rollbook-problems") && r.body.contains("error[template]")
     });
-    site.write(
-        "templates/report.html",
-        "{% extends \"theme/report.html\" %}{% block title %}EDITED {{ report.title }}{% endblock title %}",
-    );
+    site.write("templates/report.html", EDITED_TITLE);
     served.wait_until(PAGE, "is fixed", |r| !r.body.contains("rollbook-problems"));
     assert!(
         served
@@ -328,10 +324,7 @@ fn a_broken_configuration_is_shown_until_fixed_even_when_a_template_changes() {
         r.body.contains("rollbook-problems") && r.body.contains("titel")
     });
     // A template saved meanwhile loads fine, but the configuration is still broken.
-    site.write(
-        "templates/report.html",
-        "{% extends \"theme/report.html\" %}{% block title %}EDITED {{ report.title }}{% endblock title %}",
-    );
+    site.write("templates/report.html", EDITED_TITLE);
     served.wait_for_stderr("templates or static files");
     assert!(
         served.get(PAGE).body.contains("titel"),

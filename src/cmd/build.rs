@@ -14,7 +14,7 @@ use crate::cmd::{
     Outcome, Stream, color, display_path, interactive, plural, relative_to_cwd, tidy, today,
 };
 use crate::config::Config;
-use crate::diagnostic::{Diagnostic, print_human};
+use crate::diagnostic::{Diagnostic, Helpful, print_human};
 use crate::freshness::{Manifest, config_hash};
 use crate::parse::Purpose;
 use crate::render::Renderer;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::cli::ServeArgs;
 use crate::cmd::{Outcome, Stream, color, display_path, plural, relative_to_cwd, today};
-use crate::diagnostic::print_human;
+use crate::diagnostic::{Helpful, print_human};
 use crate::incremental::{Change, Session, Settings, Start, Update};
 use crate::live::Live;
 use crate::server::{Listening, Server, StartError};
