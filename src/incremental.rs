@@ -108,8 +108,6 @@ pub struct Session {
     settings: Settings,
     config: Config,
     theme: Theme,
-    /// Bumped when templates change: part of every page's fingerprint.
-    theme_generation: u64,
     out: InPlace,
     /// Every report file under `content/`, by its path relative to `content/`.
     files: BTreeMap<String, FileState>,
@@ -157,7 +155,6 @@ impl Session {
             settings,
             config,
             theme,
-            theme_generation: 0,
             out,
             files: BTreeMap::new(),
             hidden: Vec::new(),
@@ -253,7 +250,6 @@ impl Session {
                 (Ok(theme), Ok(statics)) => {
                     self.theme_problems.clear();
                     self.theme = theme;
-                    self.theme_generation += 1;
                     for file in &statics {
                         self.out.write(&file.path, &file.bytes)?;
                     }
@@ -275,7 +271,6 @@ impl Session {
                     self.theme_problems.clear();
                     self.config = config;
                     self.theme = theme;
-                    self.theme_generation += 1;
                     self.forget_written();
                     self.load_everything()?;
                 }
@@ -330,7 +325,7 @@ impl Session {
             &mut self.theme,
             std::mem::take(&mut self.cards),
         );
-        let (jobs, paths, stale) = stale_jobs(&renderer, &self.written, self.theme_generation);
+        let (jobs, paths, stale) = stale_jobs(&renderer, &self.written);
         for batch in stale.chunks(BATCH) {
             if waiting() {
                 finished.interrupted = true;
@@ -567,7 +562,7 @@ impl Session {
             std::mem::take(&mut self.cards),
         );
         lap("renderer");
-        let (jobs, paths, stale) = stale_jobs(&renderer, &self.written, self.theme_generation);
+        let (jobs, paths, stale) = stale_jobs(&renderer, &self.written);
         lap("fingerprints");
         let (now, later): (Vec<Stale>, Vec<Stale>) = stale
             .into_iter()
@@ -655,11 +650,10 @@ struct Stale {
 fn stale_jobs(
     renderer: &Renderer<'_>,
     written: &HashMap<String, Option<Written>>,
-    theme_generation: u64,
 ) -> (Vec<Job>, Vec<String>, Vec<Stale>) {
     let jobs = renderer.jobs();
     let paths: Vec<String> = jobs.par_iter().map(|job| renderer.path(job)).collect();
-    let site = renderer.site_fingerprint() ^ theme_generation.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let site = renderer.site_fingerprint();
     let stale = (0..jobs.len())
         .into_par_iter()
         .filter_map(|job| {
