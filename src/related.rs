@@ -1239,6 +1239,18 @@ mod tests {
     const POOL: &str = "2024-01-26-pool";
     const CHECKOUT: &str = "2024-06-10-checkout";
     const EDGE: &str = "2024-03-02-edge";
+
+    /// The edge report, dated `date`.
+    fn edge(date: &str) -> Report {
+        report(
+            EDGE,
+            date,
+            "Edge proxy handshake failures",
+            &["tls"],
+            "## Summary\n\nThe edge proxy served an expired certificate after the rotation job \
+             failed; every TLS handshake from older clients failed.",
+        )
+    }
     const LOGIN: &str = "2025-02-18-login";
     const CART: &str = "2024-09-10-cart";
     const STAMPEDE: &str = "2025-04-09-stampede";
@@ -1265,14 +1277,7 @@ mod tests {
                 "## Summary\n\nCheckout threads waited on the Hikari pool; every connection was \
                  held by a slow transaction, so the pool stayed exhausted.",
             ),
-            report(
-                EDGE,
-                "2024-03-02",
-                "Edge proxy handshake failures",
-                &["tls"],
-                "## Summary\n\nThe edge proxy served an expired certificate after the rotation job \
-                 failed; every TLS handshake from older clients failed.",
-            ),
+            edge("2024-03-02"),
             report(
                 LOGIN,
                 "2025-02-18",
@@ -1631,14 +1636,7 @@ mod tests {
         let reports = site();
         let (mut similarity, _) = cold(&reports, Limits::default());
         // Now the newest report: positions shift, slots do not.
-        let moved = report(
-            EDGE,
-            "2026-01-01",
-            "Edge proxy handshake failures",
-            &["tls"],
-            "## Summary\n\nThe edge proxy served an expired certificate after the rotation job \
-             failed; every TLS handshake from older clients failed.",
-        );
+        let moved = edge("2026-01-01");
         let edited = replaced(&reports, moved);
         assert_eq!(edited[0].id, EDGE);
         let changed = similarity.update(&edited, &[EDGE], &[]);
