@@ -12,7 +12,7 @@ use tantivy::Index;
 use crate::analysis::{Hooks, Options, analyze};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Helpful};
-use crate::freshness::{MANIFEST, Manifest, changes, config_hash};
+use crate::freshness::{Changes, MANIFEST, Manifest, changes, config_hash};
 use crate::index::{self, Fields};
 use crate::load::read_one;
 use crate::markdown::report_id_of;
@@ -38,30 +38,95 @@ pub enum Refresh {
     },
 }
 
-/// Brings `output`'s index up to date with the site at `root`, and returns it open.
-pub fn refresh(
+/// Runs `query` on `output`'s index and returns its answer, never a stale one.
+///
+/// The query runs on the index as it is while, in parallel, the content is compared with
+/// what the index was built from: on 10,000 reports the comparison (a stat per file) takes
+/// longer than the query, and usually nothing changed. When something did, the index is
+/// brought up to date first and the query runs again.
+pub fn query_fresh<T: Send>(
     root: &Path,
     config: &Config,
     output: &Path,
     today: Date,
+    query: impl Fn(&Index) -> T + Sync,
+) -> anyhow::Result<(T, Refresh)> {
+    let index_dir = output.join(index::DIR);
+    let (early, state) = rayon::join(
+        || open(&index_dir).ok().map(|(index, _)| query(&index)),
+        || State::read(root, output),
+    );
+    if let (Some(answer), State::Changes { found, .. }) = (early, &state)
+        && found.is_empty()
+    {
+        return Ok((answer, Refresh::UpToDate));
+    }
+    let (index, refreshed) = bring_up_to_date(root, config, output, today, state)?;
+    Ok((query(&index), refreshed))
+}
+
+/// How the index stands with the content.
+enum State {
+    /// No manifest, or one that the index cannot be updated from: it is built again.
+    Rebuild {
+        why: &'static str,
+        config: u64,
+        drafts: bool,
+    },
+    /// The files that differ from the manifest's.
+    Changes { manifest: Manifest, found: Changes },
+}
+
+impl State {
+    fn read(root: &Path, output: &Path) -> State {
+        let config = config_hash(root);
+        match Manifest::read(output) {
+            None => State::Rebuild {
+                why: "there is no search index yet",
+                config,
+                drafts: false,
+            },
+            Some(m) if !m.is_compatible(config, m.drafts) => State::Rebuild {
+                why: "the index was built by another rollbook or with another rollbook.toml",
+                config,
+                drafts: m.drafts,
+            },
+            Some(manifest) => {
+                let found = changes(root, &manifest);
+                State::Changes { manifest, found }
+            }
+        }
+    }
+}
+
+fn bring_up_to_date(
+    root: &Path,
+    config: &Config,
+    output: &Path,
+    today: Date,
+    state: State,
 ) -> anyhow::Result<(Index, Refresh)> {
     let index_dir = output.join(index::DIR);
-    let config_hash = config_hash(root);
-    let manifest = Manifest::read(output);
-    let why = match &manifest {
-        None => "there is no search index yet",
-        Some(m) if !m.is_compatible(config_hash, m.drafts) => {
-            "the index was built by another rollbook or with another rollbook.toml"
-        }
-        Some(m) => match open(&index_dir) {
+    let (why, config_hash, drafts) = match state {
+        State::Rebuild {
+            why,
+            config,
+            drafts,
+        } => (why, config, drafts),
+        State::Changes { manifest, found } => match open(&index_dir) {
             Ok((index, fields)) => {
-                let refreshed = update(root, config, output, m, &index, &fields, today)?;
+                let refreshed = update(
+                    root, config, output, &manifest, found, &index, &fields, today,
+                )?;
                 return Ok((index, refreshed));
             }
-            Err(_) => "the index could not be opened",
+            Err(_) => (
+                "the index could not be opened",
+                manifest.config,
+                manifest.drafts,
+            ),
         },
     };
-    let drafts = manifest.as_ref().is_some_and(|m| m.drafts);
     let refreshed = rebuild(root, config, output, config_hash, drafts, today, why)?;
     let (index, _) = open(&index_dir)
         .with_context(|| format!("cannot open the search index in {}", index_dir.display()))?;
@@ -76,16 +141,17 @@ fn open(dir: &Path) -> tantivy::Result<(Index, Fields)> {
     Ok((index, fields))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn update(
     root: &Path,
     config: &Config,
     output: &Path,
     manifest: &Manifest,
+    found: Changes,
     index: &Index,
     fields: &Fields,
     today: Date,
 ) -> anyhow::Result<Refresh> {
-    let found = changes(root, manifest);
     if found.is_empty() {
         return Ok(Refresh::UpToDate);
     }
@@ -168,8 +234,8 @@ fn write_manifest(output: &Path, manifest: &Manifest) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     // Written last and whole: a half-updated index is reindexed next time.
-    let temp = path.with_extension("json.tmp");
-    std::fs::write(&temp, manifest.to_json())
+    let temp = path.with_extension("txt.tmp");
+    std::fs::write(&temp, manifest.to_text())
         .and_then(|()| std::fs::rename(&temp, &path))
         .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -104,7 +104,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     crate::webindex::export(&index_dir, &staging.dir("search")?)
         .context("cannot write the search index for the browser")?;
     let manifest = Manifest::new(config_hash(root), args.drafts, stamps);
-    staging.write(crate::freshness::MANIFEST, manifest.to_json().as_bytes())?;
+    staging.write(crate::freshness::MANIFEST, manifest.to_text().as_bytes())?;
     timings.mark("index");
     site.related = crate::related::compute(&index_dir, &site.reports)
         .context("cannot read the search index back for related reports")?;

@@ -12,7 +12,7 @@ use crate::cmd::{Outcome, Stream, color, display_path, plural, tidy, today};
 use crate::config::Config;
 use crate::diagnostic::print_human;
 use crate::index::Kind;
-use crate::reindex::{Refresh, refresh};
+use crate::reindex::{Refresh, query_fresh};
 use crate::search::{Detail, Facets, Hit, Request, Results, SearchError, Sort, search};
 
 pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
@@ -30,12 +30,6 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
     let today = today()?;
     let output = tidy(&root.join(&config.output_dir));
     let index_dir = output.join(crate::index::DIR);
-    let refreshing = Instant::now();
-    let (index, refreshed) = refresh(root, &config, &output, today)?;
-    let elapsed = refreshing.elapsed();
-    if let Some(line) = describe(&refreshed, elapsed, &index_dir) {
-        eprintln!("{line}");
-    }
     let request = Request {
         text: args.query.clone(),
         kinds: args
@@ -63,17 +57,23 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
         facets: args.facets,
     };
     let started = Instant::now();
-    let found = index
-        .reader_builder()
-        .reload_policy(tantivy::ReloadPolicy::Manual)
-        .try_into()
-        .map_err(SearchError::Index)
-        .and_then(|reader: tantivy::IndexReader| search(&reader.searcher(), &request, today));
+    let run = |index: &tantivy::Index| {
+        index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()
+            .map_err(SearchError::Index)
+            .and_then(|reader: tantivy::IndexReader| search(&reader.searcher(), &request, today))
+    };
+    let (found, refreshed) = query_fresh(root, &config, &output, today, run)?;
+    let elapsed = started.elapsed();
+    if let Some(line) = describe(&refreshed, elapsed, &index_dir) {
+        eprintln!("{line}");
+    }
     if std::env::var_os("ROLLBOOK_TIMINGS").is_some() {
         eprintln!(
-            "timing: refresh {:.1} ms, query {:.1} ms",
-            elapsed.as_secs_f64() * 1000.0,
-            started.elapsed().as_secs_f64() * 1000.0
+            "timing: freshness check and query {:.1} ms",
+            elapsed.as_secs_f64() * 1000.0
         );
     }
     let results = match found {
