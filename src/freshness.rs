@@ -180,81 +180,59 @@ impl Changes {
     }
 }
 
-/// Compares `content/` with the manifest: a file whose time and size match is unchanged
-/// without being read; otherwise its hash decides (a `touch` is not a change).
-///
-/// This runs before every search, and on 10,000 reports the stat calls are most of a
-/// search's time. So each directory is listed and its files stat'ed (relative to the open
-/// directory) in a task of its own, directories in parallel, and an unchanged file costs
-/// no allocation.
+/// Compares `content/` with the manifest (see [`compare`]).
 pub fn changes(root: &Path, manifest: &Manifest) -> Changes {
-    let content = root.join("content");
-    let walked = walk(&content, String::new(), manifest);
-    let mut out = Changes::default();
-    let mut differ: FxHashMap<&str, Stamp> = FxHashMap::default();
-    for (relative, stamp, seen) in &walked.differ {
-        if *seen != Seen::Touched {
-            out.changed.push(relative.clone());
+    compare(&Listing::of(root), manifest)
+}
+
+/// The report files below `content/`, listed but not yet stat'ed, so that listing can run
+/// while the manifest is read.
+pub struct Listing {
+    /// Each directory's path relative to `content/`: empty, or ending in `/`.
+    dirs: Vec<String>,
+    /// Each `*.md` file: its directory (an index into `dirs`) and entry.
+    files: Vec<(usize, std::fs::DirEntry)>,
+}
+
+impl Listing {
+    /// Every `*.md` below `content/` (following symlinks, skipping hidden entries), each
+    /// directory listed in a task of its own.
+    pub fn of(root: &Path) -> Listing {
+        let mut listing = Listing {
+            dirs: Vec::new(),
+            files: Vec::new(),
+        };
+        listing.add(list_dir(&root.join("content"), String::new()));
+        listing
+    }
+
+    fn add(&mut self, dir: Listed) {
+        let at = self.dirs.len();
+        self.dirs.push(dir.prefix);
+        self.files.extend(dir.files.into_iter().map(|f| (at, f)));
+        for below in dir.below {
+            self.add(below);
         }
-        differ.insert(relative, *stamp);
     }
-    out.changed.sort();
-    // Each file is listed once, so when as many files were found in the manifest as it
-    // has, none was removed. Otherwise the names are listed again to tell which.
-    if walked.known < manifest.files.len() {
-        let mut listed = Vec::new();
-        list_markdown(&content, "", &mut listed);
-        let now: FxHashSet<&str> = listed.iter().map(String::as_str).collect();
-        out.removed = manifest
-            .files
-            .keys()
-            .filter(|k| !now.contains(k.as_str()))
-            .cloned()
-            .collect();
-        out.removed.sort();
-    }
-    let removed: FxHashSet<&str> = out.removed.iter().map(String::as_str).collect();
-    out.files = manifest
-        .files
-        .iter()
-        .filter(|(path, _)| !removed.contains(path.as_str()) && !differ.contains_key(path.as_str()))
-        .map(|(path, stamp)| (path.clone(), *stamp))
-        .chain(
-            walked
-                .differ
-                .iter()
-                .map(|(p, stamp, _)| (p.clone(), *stamp)),
-        )
-        .collect();
-    out
-}
 
-/// What a walk of one directory found.
-#[derive(Default)]
-struct Walked {
-    /// Files found in the manifest (the same or not).
-    known: usize,
-    /// Files that are new, changed or touched.
-    differ: Vec<(String, Stamp, Seen)>,
-}
-
-impl Walked {
-    fn add(mut self, other: Walked) -> Walked {
-        self.known += other.known;
-        self.differ.extend(other.differ);
-        self
+    fn path(&self, (dir, entry): &(usize, std::fs::DirEntry), into: &mut String) {
+        into.clear();
+        into.push_str(&self.dirs[*dir]);
+        into.push_str(&entry.file_name().to_string_lossy());
     }
 }
 
-/// Every `*.md` below `dir` (following symlinks, skipping hidden entries), compared with the
-/// manifest; `prefix` is `dir` relative to `content/`, with `/`, ending in `/` unless empty.
-fn walk(dir: &Path, prefix: String, manifest: &Manifest) -> Walked {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Walked::default();
-    };
+/// One directory, listed, and the directories below it.
+struct Listed {
+    prefix: String,
+    files: Vec<std::fs::DirEntry>,
+    below: Vec<Listed>,
+}
+
+fn list_dir(dir: &Path, prefix: String) -> Listed {
     let mut files = Vec::new();
     let mut dirs = Vec::new();
-    for entry in entries.flatten() {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
             continue;
@@ -273,42 +251,96 @@ fn walk(dir: &Path, prefix: String, manifest: &Manifest) -> Walked {
             files.push(entry);
         }
     }
-    let here = || {
-        files
-            .par_iter()
-            .with_min_len(64)
-            .fold(
-                || (Walked::default(), String::new()),
-                |(mut walked, mut relative), entry| {
-                    // The path relative to `content/`, in a buffer kept for the next file.
-                    relative.clear();
-                    relative.push_str(&prefix);
-                    relative.push_str(&entry.file_name().to_string_lossy());
-                    let known = manifest.files.get(relative.as_str()).copied();
-                    if known.is_some() {
-                        walked.known += 1;
-                    }
-                    let (seen, stamp) = compare(entry, known);
-                    if seen != Seen::Same {
-                        walked.differ.push((relative.clone(), stamp, seen));
-                    }
-                    (walked, relative)
-                },
-            )
-            .map(|(walked, _)| walked)
-            .reduce(Walked::default, Walked::add)
-    };
-    let below = || {
-        dirs.into_par_iter()
-            .map(|(path, prefix)| walk(&path, prefix, manifest))
-            .reduce(Walked::default, Walked::add)
-    };
-    let (here, below) = rayon::join(here, below);
-    here.add(below)
+    let below = dirs
+        .into_par_iter()
+        .map(|(path, prefix)| list_dir(&path, prefix))
+        .collect();
+    Listed {
+        prefix,
+        files,
+        below,
+    }
+}
+
+/// Compares listed files with the manifest: a file whose time and size match is unchanged
+/// without being read; otherwise its hash decides (a `touch` is not a change).
+///
+/// This runs before every search, and on 10,000 reports the stat calls are most of a
+/// search's time. So the files are stat'ed in parallel, relative to their open directory,
+/// and an unchanged file costs no allocation.
+pub fn compare(listing: &Listing, manifest: &Manifest) -> Changes {
+    let (known, differ) = listing
+        .files
+        .par_iter()
+        .with_min_len(64)
+        .fold(
+            || (0, Vec::new(), String::new()),
+            |(mut known, mut differ, mut relative), file| {
+                // The path relative to `content/`, in a buffer kept for the next file.
+                listing.path(file, &mut relative);
+                let stamp = manifest.files.get(relative.as_str()).copied();
+                if stamp.is_some() {
+                    known += 1;
+                }
+                let (seen, now) = stamp_now(&file.1, stamp);
+                if seen != Seen::Same {
+                    differ.push((relative.clone(), now, seen));
+                }
+                (known, differ, relative)
+            },
+        )
+        .map(|(known, differ, _)| (known, differ))
+        .reduce(
+            || (0, Vec::new()),
+            |(k1, mut d1), (k2, d2)| {
+                d1.extend(d2);
+                (k1 + k2, d1)
+            },
+        );
+    let mut out = Changes::default();
+    let mut differs: FxHashMap<&str, Stamp> = FxHashMap::default();
+    for (relative, stamp, seen) in &differ {
+        if *seen != Seen::Touched {
+            out.changed.push(relative.clone());
+        }
+        differs.insert(relative, *stamp);
+    }
+    out.changed.sort();
+    // Each file is listed once, so when as many files were found in the manifest as it
+    // has, none was removed.
+    if known < manifest.files.len() {
+        let mut relative = String::new();
+        let now: FxHashSet<String> = listing
+            .files
+            .iter()
+            .map(|file| {
+                listing.path(file, &mut relative);
+                relative.clone()
+            })
+            .collect();
+        out.removed = manifest
+            .files
+            .keys()
+            .filter(|k| !now.contains(k.as_str()))
+            .cloned()
+            .collect();
+        out.removed.sort();
+    }
+    let removed: FxHashSet<&str> = out.removed.iter().map(String::as_str).collect();
+    out.files = manifest
+        .files
+        .iter()
+        .filter(|(path, _)| {
+            !removed.contains(path.as_str()) && !differs.contains_key(path.as_str())
+        })
+        .map(|(path, stamp)| (path.clone(), *stamp))
+        .chain(differ.iter().map(|(p, stamp, _)| (p.clone(), *stamp)))
+        .collect();
+    out
 }
 
 /// A file compared with what the manifest knows of it, and its stamp now.
-fn compare(entry: &std::fs::DirEntry, known: Option<Stamp>) -> (Seen, Stamp) {
+fn stamp_now(entry: &std::fs::DirEntry, known: Option<Stamp>) -> (Seen, Stamp) {
     // Following a symlink only when there is one.
     let meta = match entry.metadata() {
         Ok(m) if m.file_type().is_symlink() => std::fs::metadata(entry.path()).ok(),
@@ -343,33 +375,6 @@ enum Seen {
     Touched,
     Changed,
     New,
-}
-
-/// Every `*.md` below `dir` (following symlinks, skipping hidden entries), as the path
-/// relative to `content/` with `/`: the files [`walk`] compares.
-fn list_markdown(dir: &Path, prefix: &str, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
-            continue;
-        };
-        if name.starts_with('.') {
-            continue;
-        }
-        let is_dir = match entry.file_type() {
-            Ok(t) if t.is_symlink() => entry.path().is_dir(),
-            Ok(t) => t.is_dir(),
-            Err(_) => false,
-        };
-        if is_dir {
-            list_markdown(&entry.path(), &format!("{prefix}{name}/"), out);
-        } else if name.ends_with(".md") {
-            out.push(format!("{prefix}{name}"));
-        }
-    }
 }
 
 #[cfg(test)]
