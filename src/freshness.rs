@@ -190,8 +190,8 @@ pub fn changes(root: &Path, manifest: &Manifest) -> Changes {
 pub struct Listing {
     /// Each directory's path relative to `content/`: empty, or ending in `/`.
     dirs: Vec<String>,
-    /// Each `*.md` file: its directory (an index into `dirs`) and entry.
-    files: Vec<(usize, std::fs::DirEntry)>,
+    /// Each `*.md` file: its directory (an index into `dirs`), name and entry.
+    files: Vec<(usize, String, std::fs::DirEntry)>,
 }
 
 impl Listing {
@@ -209,23 +209,24 @@ impl Listing {
     fn add(&mut self, dir: Listed) {
         let at = self.dirs.len();
         self.dirs.push(dir.prefix);
-        self.files.extend(dir.files.into_iter().map(|f| (at, f)));
+        self.files
+            .extend(dir.files.into_iter().map(|(name, entry)| (at, name, entry)));
         for below in dir.below {
             self.add(below);
         }
     }
 
-    fn path(&self, (dir, entry): &(usize, std::fs::DirEntry), into: &mut String) {
+    fn path(&self, (dir, name, _): &(usize, String, std::fs::DirEntry), into: &mut String) {
         into.clear();
         into.push_str(&self.dirs[*dir]);
-        into.push_str(&entry.file_name().to_string_lossy());
+        into.push_str(name);
     }
 }
 
 /// One directory, listed, and the directories below it.
 struct Listed {
     prefix: String,
-    files: Vec<std::fs::DirEntry>,
+    files: Vec<(String, std::fs::DirEntry)>,
     below: Vec<Listed>,
 }
 
@@ -233,8 +234,7 @@ fn list_dir(dir: &Path, prefix: String) -> Listed {
     let mut files = Vec::new();
     let mut dirs = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
+        let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
         if name.starts_with('.') {
@@ -248,7 +248,7 @@ fn list_dir(dir: &Path, prefix: String) -> Listed {
         if is_dir {
             dirs.push((entry.path(), format!("{prefix}{name}/")));
         } else if name.ends_with(".md") {
-            files.push(entry);
+            files.push((name, entry));
         }
     }
     let below = dirs
@@ -282,7 +282,7 @@ pub fn compare(listing: &Listing, manifest: &Manifest) -> Changes {
                 if stamp.is_some() {
                     known += 1;
                 }
-                let (seen, now) = stamp_now(&file.1, stamp);
+                let (seen, now) = stamp_now(&file.2, stamp);
                 if seen != Seen::Same {
                     differ.push((relative.clone(), now, seen));
                 }
