@@ -111,7 +111,7 @@ md "- machine: $(nproc) cores${cpu:+ ($cpu)}${mem:+, $mem RAM}, $(uname -sm);" \
   "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the times)"
 if ((want_rollbook)); then md "- rollbook: $rev, $rustc_ver, release profile"; fi
 if [[ -n $hugo_ver ]]; then md "- hugo: $("$HUGO" version | head -n1)"; fi
-md "- method: cold builds (output dir deleted before each run; OS page cache warm, no" \
+md "- method: cold builds (output dir moved aside before each run, deleted at exit; OS page cache warm, no" \
   "  untimed warm-up run); each tool run $RUNS×; wall = median, peak RSS = max of the runs" \
   "  (GNU time); output = \`du -sb\` and regular-file count of the output dir after the last run"
 
@@ -134,8 +134,25 @@ prepare_hugo_site() { # N
 }
 
 # ---------------------------------------------------------------- timing
+# What a run leaves behind is moved out of the way, not deleted, until the script exits:
+# deleting tens of thousands of files just before a timed build slowed the build down by
+# seconds of kernel time on this machine (ext4 without a journal skips, one by one, the inodes
+# freed in the last minutes when it allocates new ones), for both tools, run after run.
+# Deleting the previous output is no part of a build's work. Leave a few minutes between
+# two invocations for the same reason.
+trash=$BENCH_DIR/trash
+rm -rf "$trash"
+mkdir -p "$trash"
+trap 'rm -rf "$trash"' EXIT
+retire() { # PATH...: moved into $trash
+  local p
+  for p in "$@"; do
+    if [[ -e $p ]]; then mv "$p" "$trash/$(date +%s%N)-${p##*/}"; fi
+  done
+}
+
 # measure TOOL N OUTDIR CLEAN... -- CMD...
-# Runs CLEAN then CMD under GNU time RUNS times. Sets m_wall (median s), m_rss (max KiB),
+# Retires CLEAN then runs CMD under GNU time RUNS times. Sets m_wall (median s), m_rss (max KiB),
 # m_bytes, m_files; returns 1 (with the log's tail on stderr) if a run fails.
 measure() {
   local tool=$1 n=$2 out=$3 i tf lf e k u s walls=()
@@ -145,7 +162,7 @@ measure() {
   shift
   m_rss=0 m_fail_log=$BENCH_DIR/logs/$tool-$n-run1.log
   for ((i = 1; i <= RUNS; i++)); do
-    rm -rf "${clean[@]}"
+    retire "${clean[@]}"
     tf=$BENCH_DIR/logs/$tool-$n-run$i.time
     lf=$BENCH_DIR/logs/$tool-$n-run$i.log
     if ! /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$lf" 2>&1; then
