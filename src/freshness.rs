@@ -170,11 +170,16 @@ pub struct Changes {
     /// New or changed files, relative to `content/`, in path order.
     pub changed: Vec<String>,
     pub removed: Vec<String>,
-    /// Every file now, with its stamp (the manifest's for the files whose time and size match).
+    /// Files with the same bytes and a new time (a checkout rewrites them): the index need
+    /// not change, but the manifest should learn their times, or every search reads them.
+    pub touched: Vec<String>,
+    /// When any file differs, every file now with its stamp (the manifest's for the files
+    /// whose time and size match), for a new manifest; empty otherwise.
     pub files: Vec<(String, Stamp)>,
 }
 
 impl Changes {
+    /// Whether the index has everything the content has (touched files aside).
     pub fn is_empty(&self) -> bool {
         self.changed.is_empty() && self.removed.is_empty()
     }
@@ -300,12 +305,14 @@ pub fn compare(listing: &Listing, manifest: &Manifest) -> Changes {
     let mut out = Changes::default();
     let mut differs: FxHashMap<&str, Stamp> = FxHashMap::default();
     for (relative, stamp, seen) in &differ {
-        if *seen != Seen::Touched {
-            out.changed.push(relative.clone());
+        match seen {
+            Seen::Touched => out.touched.push(relative.clone()),
+            _ => out.changed.push(relative.clone()),
         }
         differs.insert(relative, *stamp);
     }
     out.changed.sort();
+    out.touched.sort();
     // Each file is listed once, so when as many files were found in the manifest as it
     // has, none was removed.
     if known < manifest.files.len() {
@@ -325,6 +332,10 @@ pub fn compare(listing: &Listing, manifest: &Manifest) -> Changes {
             .cloned()
             .collect();
         out.removed.sort();
+    }
+    if differ.is_empty() && out.removed.is_empty() {
+        // The manifest stays as it is.
+        return out;
     }
     let removed: FxHashSet<&str> = out.removed.iter().map(String::as_str).collect();
     out.files = manifest
@@ -445,6 +456,11 @@ mod tests {
         std::fs::write(content.join("a.md"), "one").expect("write");
         let touched = changes(dir.path(), &manifest);
         assert!(touched.is_empty(), "{touched:?}");
+        assert_eq!(touched.touched, ["a.md"]);
+        let retimed = Manifest::new(0, false, touched.files);
+        assert!(retimed.files["a.md"].modified != manifest.files["a.md"].modified);
+        let again = changes(dir.path(), &retimed);
+        assert!(again.is_empty() && again.touched.is_empty(), "{again:?}");
         std::fs::write(content.join("a.md"), "uno").expect("write");
         std::fs::remove_file(content.join("b.md")).expect("rm");
         std::fs::write(content.join("c.md"), "three").expect("write");

@@ -59,9 +59,22 @@ pub fn query_fresh<T: Send>(
         || open(&index_dir).ok().map(|(index, _)| query(&index)),
         || State::read(root, output),
     );
-    if let (Some(answer), State::Changes { found, .. }) = (early, &state)
+    if let (
+        Some(answer),
+        State::Changes {
+            manifest, found, ..
+        },
+    ) = (early, &state)
         && found.is_empty()
     {
+        if !found.touched.is_empty() {
+            // Same bytes, new times: remember the times, so that the next search does not
+            // read these files again.
+            write_manifest(
+                output,
+                &Manifest::new(manifest.config, manifest.drafts, found.files.clone()),
+            )?;
+        }
         // The caller prints the answer and exits: freeing the manifest's entries one by one
         // (10,000 strings) would add more than a millisecond to every search.
         std::mem::forget(state);

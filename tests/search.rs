@@ -261,6 +261,17 @@ fn the_index_is_refreshed_after_an_edit_and_built_when_missing() {
     assert_eq!(run.stderr, "");
     assert_eq!(again, json);
 
+    // Rewritten with the same bytes (as a checkout does): nothing is reindexed, and the
+    // manifest learns the new time, so that later searches do not read the file again.
+    let manifest = "public/search/manifest.txt";
+    let before = site.read(manifest);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    site.write(&path, &site.read(&path));
+    let (run, again) = search(&site, &["zebra"]);
+    assert_eq!(run.stderr, "");
+    assert_eq!(again, json);
+    assert_ne!(site.read(manifest), before, "the manifest has the new time");
+
     // A removed report disappears from the results.
     site.remove(&path);
     let (run, json) = search(&site, &["zebra"]);
