@@ -129,19 +129,78 @@ impl Fields {
     }
 }
 
+const SECONDS_PER_DAY: i64 = 86_400;
+
 /// A day as a tantivy date: midnight UTC.
 pub fn day(date: Date) -> DateTime {
-    let seconds = date
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_or(0, |z| z.timestamp().as_second());
-    DateTime::from_timestamp_secs(seconds)
+    let days = days_from_civil(
+        i64::from(date.year()),
+        i64::from(date.month()),
+        i64::from(date.day()),
+    );
+    DateTime::from_timestamp_secs(days * SECONDS_PER_DAY)
 }
 
 /// The day of a tantivy date.
 pub fn date_of(value: DateTime) -> Option<Date> {
-    jiff::Timestamp::from_second(value.into_timestamp_secs())
-        .ok()
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+    let (year, month, day) =
+        civil_from_days(value.into_timestamp_secs().div_euclid(SECONDS_PER_DAY));
+    Date::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+    )
+    .ok()
+}
+
+// Days since 1970-01-01 and back, in the proleptic Gregorian calendar (Howard Hinnant's
+// algorithms, http://howardhinnant.github.io/date_algorithms.html). Done here rather than with
+// jiff's spans and time zones, so that the browser engine links none of them.
+
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// A day as `YYYY-MM-DD`, as jiff writes it (for years 0 to 9999), without jiff's formatter:
+/// the browser engine then links none of it.
+pub fn day_text(date: Date) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+}
+
+/// A `YYYY-MM-DD` day, read without jiff's parser (which reads times and time zones too, and
+/// would be linked into the browser engine).
+pub fn parse_day(text: &str) -> Option<Date> {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<i16> {
+        let part = bytes.get(range)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(part.iter().fold(0, |n, &b| n * 10 + i16::from(b - b'0')))
+    };
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    Date::new(year, i8::try_from(month).ok()?, i8::try_from(day).ok()?).ok()
 }
 
 /// The options with no length norms: for fields where length does not matter to the rank.
@@ -151,4 +210,64 @@ fn without_norms(options: TextOptions) -> TextOptions {
         .cloned()
         .map(|i| i.set_fieldnorms(false));
     options.set_indexing_options(indexing.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_midnight_utc_and_round_trip() {
+        for (y, m, d) in [
+            (1970, 1, 1),
+            (1969, 12, 31),
+            (1900, 3, 1),
+            (2000, 2, 29),
+            (2024, 12, 31),
+            (2026, 11, 23),
+            (2099, 7, 4),
+        ] {
+            let date = Date::constant(y, m, d);
+            let midnight = date
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .expect("in range")
+                .timestamp()
+                .as_second();
+            assert_eq!(day(date).into_timestamp_secs(), midnight, "{date}");
+            assert_eq!(date_of(day(date)), Some(date));
+        }
+        // Every day from 1900 to 2261 (tantivy counts nanoseconds in an i64: 1677 to 2262),
+        // against jiff's own arithmetic.
+        let mut date = Date::constant(1899, 12, 25);
+        while date < Date::constant(2262, 1, 1) {
+            let midnight = date
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .expect("in range")
+                .timestamp()
+                .as_second();
+            assert_eq!(day(date).into_timestamp_secs(), midnight, "{date}");
+            assert_eq!(date_of(day(date)), Some(date), "{date}");
+            date = date.tomorrow().expect("in range");
+        }
+        for date in [Date::constant(2024, 2, 29), Date::constant(987, 1, 2)] {
+            assert_eq!(day_text(date), date.to_string());
+            assert_eq!(parse_day(&day_text(date)), Some(date));
+        }
+        for bad in [
+            "2024-02-30",
+            "2024-2-01",
+            "2024/02/01",
+            "20240201",
+            "2024-02-01x",
+            "",
+            "２０２４-01-01",
+        ] {
+            assert_eq!(parse_day(bad), None, "{bad:?}");
+        }
+        // A time during a day is that day, before 1970 too.
+        let noon = DateTime::from_timestamp_secs(
+            day(Date::constant(1969, 7, 20)).into_timestamp_secs() + 43_200,
+        );
+        assert_eq!(date_of(noon), Some(Date::constant(1969, 7, 20)));
+    }
 }

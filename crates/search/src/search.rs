@@ -16,7 +16,7 @@ use tantivy::{DateTime, DocAddress, Index, Order, Searcher, TantivyDocument, Ter
 
 use crate::facets::FacetCounter;
 
-use crate::schema::{EXACT_FIELDS, Fields, Kind, date_of, day};
+use crate::schema::{EXACT_FIELDS, Fields, Kind, date_of, day, day_text};
 
 /// What to look for: the query text and the filters of `rollbook search`.
 #[derive(Debug, Clone, Default)]
@@ -553,7 +553,7 @@ fn hit(
         report_title: string(doc, fields.report_title).unwrap_or_default(),
         title: string(doc, fields.title).unwrap_or_default(),
         url: string(doc, fields.url).unwrap_or_default(),
-        date: date.map(|d| d.to_string()),
+        date: date.map(day_text),
         severity: string(doc, fields.severity).unwrap_or_default(),
         services: strings(doc, fields.service),
         tags: strings(doc, fields.tag),
@@ -573,7 +573,7 @@ fn hit(
             },
             Kind::Action => Detail::Action {
                 owner: string(doc, fields.owner),
-                due: due.map(|d| d.to_string()),
+                due: due.map(day_text),
                 overdue: state.as_deref() == Some("open") && due.is_some_and(|d| d < today),
                 state,
                 ticket: string(doc, fields.ticket),

@@ -12,7 +12,7 @@ mod host;
 
 use jiff::civil::Date;
 use rollbook_search::pack;
-use rollbook_search::schema::{Fields, Kind};
+use rollbook_search::schema::{Fields, Kind, parse_day};
 use rollbook_search::search::{self, Request, SearchError, Sort};
 use serde::{Deserialize, Serialize};
 use tantivy::query::{BooleanQuery, Query as _};
@@ -120,7 +120,7 @@ impl Engine {
         let today = query
             .today
             .as_deref()
-            .and_then(|d| d.parse::<Date>().ok())
+            .and_then(parse_day)
             .unwrap_or(Date::constant(1970, 1, 1));
         if let Some(need) = self.prefetch_words(&request.text) {
             return Answer::Need { need };
@@ -202,7 +202,7 @@ fn request(query: &Query) -> Result<Request, Problem> {
     let date = |text: &Option<String>, name: &str| -> Result<Option<Date>, Problem> {
         match text.as_deref().filter(|t| !t.is_empty()) {
             None => Ok(None),
-            Some(t) => t.parse::<Date>().map(Some).map_err(|_| {
+            Some(t) => parse_day(t).map(Some).ok_or_else(|| {
                 Problem::new(
                     format!("`{t}` is not a date"),
                     format!("write {name} as YYYY-MM-DD"),
