@@ -20,7 +20,7 @@ const PURGE_DELAY_MS: std::ffi::c_long = 10;
 /// added up to the build's peak: at 10,000 reports 400-463 MiB, against 383-388 MiB with
 /// mimalloc v2's delay of 10 ms, which costs about 0.4 s of system time (0 ms: 377-384 MiB
 /// and 1.4 s). `MIMALLOC_PURGE_DELAY` in the environment still decides.
-fn return_freed_memory_at_once() {
+fn return_freed_memory_soon() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets an option's value; no memory is touched.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
@@ -28,7 +28,7 @@ fn return_freed_memory_at_once() {
 }
 
 fn main() -> ExitCode {
-    return_freed_memory_at_once();
+    return_freed_memory_soon();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init { dir } => cmd::init::run(&dir),
