@@ -66,10 +66,21 @@ pub struct InPlace {
     files: Files,
 }
 
-/// Writing files below one directory, creating directories as needed.
-struct Files {
+/// Writing files below one directory, creating directories as needed; what [`Staging`] and
+/// [`InPlace`] write with.
+pub struct Files {
     dir: PathBuf,
+    mode: Mode,
     created_dirs: Mutex<HashSet<PathBuf>>,
+}
+
+/// How a file is written.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Into a directory nobody reads yet.
+    Fresh,
+    /// Over a file that may be being read: beside it first, then renamed over it.
+    Replace,
 }
 
 /// Whether rollbook may write into `target`: it is missing, empty, or rollbook's output.
@@ -121,31 +132,10 @@ impl Staging {
         std::fs::write(temp.join(MARKER), MARKER_TEXT).map_err(io("write", &temp))?;
         Ok(Staging {
             target: target.to_path_buf(),
-            files: Files::new(&temp),
+            files: Files::new(&temp, Mode::Fresh),
             temp,
             committed: false,
         })
-    }
-
-    /// A directory in the output, created, for code that writes its own files (the search
-    /// index). `relative` uses `/` and may not leave the output directory.
-    pub fn dir(&self, relative: &str) -> Result<PathBuf, WriteError> {
-        self.files.dir(relative)
-    }
-
-    /// Writes one file; `relative` uses `/` and may not leave the output directory.
-    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
-        self.write_with(relative, |w| w.write_all(bytes))
-    }
-
-    /// Writes one file from a function that streams its content.
-    pub fn write_with(
-        &self,
-        relative: &str,
-        content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<(), WriteError> {
-        let path = self.files.inside(relative)?;
-        self.files.create(&path, content)
     }
 
     /// Swaps the finished output in place of the previous one.
@@ -179,37 +169,12 @@ impl InPlace {
     pub fn new(dir: &Path) -> Result<InPlace, WriteError> {
         claim(dir)?;
         Ok(InPlace {
-            files: Files::new(dir),
+            files: Files::new(dir, Mode::Replace),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.files.dir
-    }
-
-    /// A directory in the output, created.
-    pub fn dir(&self, relative: &str) -> Result<PathBuf, WriteError> {
-        self.files.dir(relative)
-    }
-
-    /// Writes one file; `relative` uses `/` and may not leave the output directory.
-    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
-        self.write_with(relative, |w| w.write_all(bytes))
-    }
-
-    /// Writes one file beside its place, then renames it over the old one.
-    pub fn write_with(
-        &self,
-        relative: &str,
-        content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<(), WriteError> {
-        let path = self.files.inside(relative)?;
-        let name = path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let temp = path.with_file_name(format!(".{name}.rollbook-new"));
-        self.files.create(&temp, content)?;
-        std::fs::rename(&temp, &path).map_err(io("replace", &path))
     }
 
     /// Removes a file that the site no longer has (a deleted report's page); a missing file
@@ -223,18 +188,63 @@ impl InPlace {
     }
 }
 
+impl std::ops::Deref for Staging {
+    type Target = Files;
+
+    fn deref(&self) -> &Files {
+        &self.files
+    }
+}
+
+impl std::ops::Deref for InPlace {
+    type Target = Files;
+
+    fn deref(&self) -> &Files {
+        &self.files
+    }
+}
+
 impl Files {
-    fn new(dir: &Path) -> Files {
+    fn new(dir: &Path, mode: Mode) -> Files {
         Files {
             dir: dir.to_path_buf(),
+            mode,
             created_dirs: Mutex::new(HashSet::new()),
         }
     }
 
-    fn dir(&self, relative: &str) -> Result<PathBuf, WriteError> {
+    /// A directory in the output, created, for code that writes its own files (the search
+    /// index). `relative` uses `/` and may not leave the output directory.
+    pub fn dir(&self, relative: &str) -> Result<PathBuf, WriteError> {
         let path = self.inside(relative)?;
         std::fs::create_dir_all(&path).map_err(io("create", &path))?;
         Ok(path)
+    }
+
+    /// Writes one file; `relative` uses `/` and may not leave the output directory.
+    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        self.write_with(relative, |w| w.write_all(bytes))
+    }
+
+    /// Writes one file from a function that streams its content: in place of an output
+    /// being served, beside its place first, then renamed over the old one.
+    pub fn write_with(
+        &self,
+        relative: &str,
+        content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), WriteError> {
+        let path = self.inside(relative)?;
+        match self.mode {
+            Mode::Fresh => self.create(&path, content),
+            Mode::Replace => {
+                let name = path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                let temp = path.with_file_name(format!(".{name}.rollbook-new"));
+                self.create(&temp, content)?;
+                std::fs::rename(&temp, &path).map_err(io("replace", &path))
+            }
+        }
     }
 
     /// `relative` (with `/`) in the directory, if it stays inside it.
