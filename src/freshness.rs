@@ -185,11 +185,6 @@ impl Changes {
     }
 }
 
-/// Compares `content/` with the manifest (see [`compare`]).
-pub fn changes(root: &Path, manifest: &Manifest) -> Changes {
-    compare(&Listing::of(root), manifest)
-}
-
 /// The report files below `content/`, listed but not yet stat'ed, so that listing can run
 /// while the manifest is read.
 pub struct Listing {
@@ -393,6 +388,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    fn changes(root: &Path, manifest: &Manifest) -> Changes {
+        compare(&Listing::of(root), manifest)
+    }
 
     fn stamp(n: u64) -> Stamp {
         Stamp {

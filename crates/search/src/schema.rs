@@ -218,26 +218,8 @@ mod tests {
 
     #[test]
     fn days_are_midnight_utc_and_round_trip() {
-        for (y, m, d) in [
-            (1970, 1, 1),
-            (1969, 12, 31),
-            (1900, 3, 1),
-            (2000, 2, 29),
-            (2024, 12, 31),
-            (2026, 11, 23),
-            (2099, 7, 4),
-        ] {
-            let date = Date::constant(y, m, d);
-            let midnight = date
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .expect("in range")
-                .timestamp()
-                .as_second();
-            assert_eq!(day(date).into_timestamp_secs(), midnight, "{date}");
-            assert_eq!(date_of(day(date)), Some(date));
-        }
         // Every day from 1900 to 2261 (tantivy counts nanoseconds in an i64: 1677 to 2262),
-        // against jiff's own arithmetic.
+        // leap days and the epoch among them, against jiff's own arithmetic.
         let mut date = Date::constant(1899, 12, 25);
         while date < Date::constant(2262, 1, 1) {
             let midnight = date
