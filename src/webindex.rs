@@ -84,14 +84,36 @@ pub fn export_again(
         .collect();
     names.sort();
 
-    let files: Vec<PackedFile> = names
+    // Hash the files first (a chunk's name holds its file's hash), then cut them: the store's
+    // thousands of chunks are shared out between the threads, not cut by one.
+    let hashed: Vec<(PackedFile, bool)> = names
         .par_iter()
         .map(|name| match cut.files.get(name) {
             // meta.json is rewritten in place on every commit.
-            Some(known) if name != "meta.json" => Ok(known.clone()),
-            _ => cut_file(&index_dir.join(name), name, chunk_size, &web_dir),
+            Some(known) if name != "meta.json" => Ok((known.clone(), false)),
+            _ => hash_file(&index_dir.join(name), name).map(|file| (file, true)),
         })
         .collect::<anyhow::Result<_>>()?;
+    let tasks: Vec<(&PackedFile, Range<usize>)> = hashed
+        .iter()
+        .filter(|(_, new)| *new)
+        .flat_map(|(file, _)| {
+            let chunks = file.chunks(chunk_size);
+            (0..chunks)
+                .step_by(CHUNKS_PER_TASK)
+                .map(move |first| (file, first..(first + CHUNKS_PER_TASK).min(chunks)))
+        })
+        .collect();
+    tasks.par_iter().try_for_each(|(file, chunks)| {
+        cut_chunks(
+            &index_dir.join(&file.name),
+            file,
+            chunks.clone(),
+            chunk_size,
+            &web_dir,
+        )
+    })?;
+    let files: Vec<PackedFile> = hashed.into_iter().map(|(file, _)| file).collect();
     for file in &files {
         cut.files.insert(file.name.clone(), file.clone());
     }
@@ -142,17 +164,15 @@ pub fn export_again(
     })
 }
 
-/// Cuts one file into compressed chunks named by the file's hash. The file is read a chunk at
-/// a time (twice: to hash it, then to cut it), so that the store's tens of megabytes are
+/// Chunks that one task cuts in a row, through its own handle on the file: enough tasks to
+/// keep every thread busy on the store's thousands of chunks, few handles.
+const CHUNKS_PER_TASK: usize = 64;
+
+/// A file's length and hash, read a piece at a time so that the store's tens of megabytes are
 /// never in memory at once.
-fn cut_file(
-    path: &Path,
-    name: &str,
-    chunk_size: usize,
-    web_dir: &Path,
-) -> anyhow::Result<PackedFile> {
+fn hash_file(path: &Path, name: &str) -> anyhow::Result<PackedFile> {
     let cannot_read = || format!("cannot read {}", path.display());
-    let mut piece = vec![0; chunk_size];
+    let mut piece = vec![0; 256 * 1024];
     let mut hash = HASH_START;
     let mut len = 0;
     let mut file = File::open(path).with_context(cannot_read)?;
@@ -160,23 +180,38 @@ fn cut_file(
         let n = read_full(&mut file, &mut piece).with_context(cannot_read)?;
         hash = hash_more(hash, &piece[..n]);
         len += n;
-        if n < chunk_size {
+        if n < piece.len() {
             break;
         }
     }
-    let packed = PackedFile {
+    Ok(PackedFile {
         name: name.to_string(),
         len,
         hash: format!("{hash:016x}"),
-    };
-    let mut file = File::open(path).with_context(cannot_read)?;
-    for i in 0..packed.chunks(chunk_size) {
-        let n = read_full(&mut file, &mut piece).with_context(cannot_read)?;
-        let target = web_dir.join(packed.chunk_name(i));
+    })
+}
+
+/// Writes chunks `chunks` of `file` (at `path`), compressed, into `web_dir`.
+fn cut_chunks(
+    path: &Path,
+    file: &PackedFile,
+    chunks: Range<usize>,
+    chunk_size: usize,
+    web_dir: &Path,
+) -> anyhow::Result<()> {
+    let cannot_read = || format!("cannot read {}", path.display());
+    let mut piece = vec![0; chunk_size];
+    let mut source = File::open(path).with_context(cannot_read)?;
+    source
+        .seek(SeekFrom::Start((chunks.start * chunk_size) as u64))
+        .with_context(cannot_read)?;
+    for i in chunks {
+        let n = read_full(&mut source, &mut piece).with_context(cannot_read)?;
+        let target = web_dir.join(file.chunk_name(i));
         std::fs::write(&target, pack::compress(&piece[..n]))
             .with_context(|| format!("cannot write {}", target.display()))?;
     }
-    Ok(packed)
+    Ok(())
 }
 
 /// Fills `buffer` unless the file ends first; how much was read.
