@@ -97,12 +97,7 @@ pub fn export_again(
     let tasks: Vec<(&PackedFile, Range<usize>)> = hashed
         .iter()
         .filter(|(_, new)| *new)
-        .flat_map(|(file, _)| {
-            let chunks = file.chunks(chunk_size);
-            (0..chunks)
-                .step_by(CHUNKS_PER_TASK)
-                .map(move |first| (file, first..(first + CHUNKS_PER_TASK).min(chunks)))
-        })
+        .flat_map(|(file, _)| tasks(file.chunks(chunk_size)).map(move |chunks| (file, chunks)))
         .collect();
     tasks.par_iter().try_for_each(|(file, chunks)| {
         cut_chunks(
@@ -167,6 +162,13 @@ pub fn export_again(
 /// Chunks that one task cuts in a row, through its own handle on the file: enough tasks to
 /// keep every thread busy on the store's thousands of chunks, few handles.
 const CHUNKS_PER_TASK: usize = 64;
+
+/// The chunk numbers of a file of `chunks` chunks, in runs of at most [`CHUNKS_PER_TASK`].
+fn tasks(chunks: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..chunks)
+        .step_by(CHUNKS_PER_TASK)
+        .map(move |first| first..(first + CHUNKS_PER_TASK).min(chunks))
+}
 
 /// A file's length and hash, read a piece at a time so that the store's tens of megabytes are
 /// never in memory at once.
@@ -360,6 +362,44 @@ impl Directory for Recording {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_cut_in_several_tasks_comes_back_whole() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let chunk_size = 1024;
+        // Two full runs of chunks and a short last chunk, in bytes that do not repeat by chunk.
+        let bytes: Vec<u8> = (0..(2 * CHUNKS_PER_TASK + 3) * chunk_size + 17)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let path = dir.path().join("segment.store");
+        std::fs::write(&path, &bytes).expect("write");
+        let web = dir.path().join("web");
+        std::fs::create_dir(&web).expect("web dir");
+
+        let file = hash_file(&path, "segment.store").expect("hash");
+        assert_eq!(file.len, bytes.len());
+        assert_eq!(file.hash, format!("{:016x}", hash(&bytes)));
+        let runs: Vec<Range<usize>> = tasks(file.chunks(chunk_size)).collect();
+        assert_eq!(
+            runs,
+            [
+                0..CHUNKS_PER_TASK,
+                CHUNKS_PER_TASK..2 * CHUNKS_PER_TASK,
+                2 * CHUNKS_PER_TASK..2 * CHUNKS_PER_TASK + 4
+            ]
+        );
+        // Cut out of order, as the threads may.
+        for run in runs.iter().rev() {
+            cut_chunks(&path, &file, run.clone(), chunk_size, &web).expect("cut");
+        }
+        let mut whole = Vec::new();
+        for i in 0..file.chunks(chunk_size) {
+            let stored = std::fs::read(web.join(file.chunk_name(i))).expect("chunk");
+            whole.extend(pack::decompress(&stored).expect("decompress"));
+        }
+        assert_eq!(whole, bytes);
+        assert!(tasks(0).next().is_none());
+    }
 
     #[test]
     fn ranges_that_overlap_or_nearly_touch_are_joined() {
