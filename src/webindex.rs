@@ -94,12 +94,12 @@ pub fn export_again(
             _ => hash_file(&index_dir.join(name), name).map(|file| (file, true)),
         })
         .collect::<anyhow::Result<_>>()?;
-    let tasks: Vec<(&PackedFile, Range<usize>)> = hashed
+    let runs: Vec<(&PackedFile, Range<usize>)> = hashed
         .iter()
         .filter(|(_, new)| *new)
         .flat_map(|(file, _)| tasks(file.chunks(chunk_size)).map(move |chunks| (file, chunks)))
         .collect();
-    tasks.par_iter().try_for_each(|(file, chunks)| {
+    runs.par_iter().try_for_each(|(file, chunks)| {
         cut_chunks(
             &index_dir.join(&file.name),
             file,
