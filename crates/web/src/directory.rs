@@ -44,7 +44,8 @@ impl fmt::Debug for ChunkDirectory {
 
 impl ChunkDirectory {
     pub fn open(pack_bytes: &[u8], fetch: Fetch) -> Result<ChunkDirectory, String> {
-        let (manifest, ranges) = pack::decode(pack_bytes)?;
+        let pack_bytes = pack::decompress(pack_bytes)?;
+        let (manifest, ranges) = pack::decode(&pack_bytes)?;
         let mut packed: Vec<Vec<(usize, OwnedBytes)>> = vec![Vec::new(); manifest.files.len()];
         for (range, bytes) in ranges {
             packed[range.file].push((range.start, OwnedBytes::new(bytes.to_vec())));
