@@ -59,12 +59,16 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
     let (title, body) = report_text(report);
     let common = |kind: Kind, key: String, title: &str, text: &str, url: String| {
         let mut doc = TantivyDocument::new();
+        let searched = match kind {
+            Kind::Section => fields.section_body,
+            _ => fields.body,
+        };
         doc.add_text(fields.kind, kind.name());
         doc.add_text(fields.key, key);
         doc.add_text(fields.report, &report.id);
         doc.add_text(fields.report_title, &report.meta.title);
         doc.add_text(fields.title, title);
-        doc.add_text(fields.body, text);
+        doc.add_text(searched, text);
         doc.add_text(fields.text, text);
         doc.add_text(fields.url, url);
         doc.add_date(fields.date, day(report.meta.date));

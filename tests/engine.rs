@@ -136,6 +136,18 @@ fn the_engine_gives_the_command_lines_hits_in_its_order() {
             vec!["pool", "--service", "payments-api", "--sort", "date"],
         ),
         (query("conection"), vec!["conection"]),
+        // Sections' text is a field of its own, searched only when sections are asked for.
+        (
+            query("section:root_cause replicas"),
+            vec!["section:root_cause replicas"],
+        ),
+        (
+            Query {
+                kinds: vec!["section".into(), "lesson".into()],
+                ..query("pool")
+            },
+            vec!["pool", "--kind", "section", "--kind", "lesson"],
+        ),
     ];
     for (query, args) in cases {
         let (answer, _) = ask(&opened, &query);

@@ -209,8 +209,8 @@ fn sections_can_be_searched_on_their_own() {
     assert!(
         hit["snippet_html"]
             .as_str()
-            .is_some_and(|s| s.starts_with("The rebuild")),
-        "the section's text, without its heading: {hit}"
+            .is_some_and(|s| s.starts_with("The rebuild") && s.contains("<b>replicas</b>")),
+        "the section's text, without its heading, with the word highlighted: {hit}"
     );
     assert_eq!(hit["kind"], "section");
     assert_eq!(hit["section"], "root_cause");

@@ -47,8 +47,11 @@ pub struct Fields {
     pub report: Field,
     pub report_title: Field,
     pub title: Field,
-    /// The searchable text (indexed from tokens made once per report, not stored).
+    /// The searchable text of reports, lessons and actions (not stored).
     pub body: Field,
+    /// The searchable text of sections, which are searched only when asked for: kept out of
+    /// `body`, they cost other queries neither postings nor norms (not stored).
+    pub section_body: Field,
     /// The same text, stored for snippets.
     pub text: Field,
     pub category: Field,
@@ -93,7 +96,8 @@ impl Fields {
             report: builder.add_text_field("report", exact.clone()),
             report_title: builder.add_text_field("report_title", STORED),
             title: builder.add_text_field("title", text.clone()),
-            body: builder.add_text_field("body", indexed),
+            body: builder.add_text_field("body", indexed.clone()),
+            section_body: builder.add_text_field("section_body", indexed),
             text: builder.add_text_field("text", STORED),
             // A lesson's category is a label of a word or two: its length says nothing, and
             // its norms would cost the browser a byte per document.

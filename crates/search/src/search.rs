@@ -206,19 +206,31 @@ pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchErro
             .map_err(|_| query_error(QueryParserError::SyntaxError(request.text.clone())))?;
         Some(require_filters(ast))
     };
-    let wants_sections = ast.as_ref().is_some_and(names_sections);
+    let sections = asks_for_sections(request, ast.as_ref());
     let mut fuzzy = Vec::new();
     let user_query: Option<Box<dyn Query>> = match ast {
         None => None,
-        Some(ast) => Some(build_query(searcher, &fields, ast, &mut fuzzy)?),
+        Some(ast) => Some(build_query(searcher, &fields, ast, sections, &mut fuzzy)?),
     };
-    let query = combine(&fields, request, user_query.as_deref(), wants_sections);
+    let query = combine(&fields, request, user_query.as_deref(), sections);
     Ok(Built {
         query,
         has_words: user_query.is_some(),
         fuzzy,
         fields,
     })
+}
+
+/// Whether the request searches section documents: `--kind section`, or `section:…` or
+/// `kind:section` in the query (not with `--open`, which asks for actions only). Their text
+/// is then searched too.
+pub fn searches_sections(request: &Request) -> bool {
+    let ast = query_grammar::parse_query(&request.text).ok();
+    asks_for_sections(request, ast.as_ref())
+}
+
+fn asks_for_sections(request: &Request, ast: Option<&UserInputAst>) -> bool {
+    !request.open && (request.kinds.contains(&Kind::Section) || ast.is_some_and(names_sections))
 }
 
 /// Reads the ranked documents and makes hits of them, with snippets.
@@ -233,10 +245,26 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
         true => Some(SnippetGenerator::create(searcher, &query, fields.body)?),
         false => None,
     };
+    // Made at the first section hit: their words are in another field.
+    let mut section_snippets: Option<SnippetGenerator> = None;
     let mut hits = Vec::with_capacity(ranked.addresses.len());
     for (score, address) in ranked.addresses {
         let doc: TantivyDocument = searcher.doc(address)?;
-        hits.push(hit(&fields, &doc, score, snippets.as_ref(), today));
+        let is_section = string(&doc, fields.kind).as_deref() == Some(Kind::Section.name());
+        let generator = match (&snippets, is_section) {
+            (Some(_), true) => {
+                if section_snippets.is_none() {
+                    section_snippets = Some(SnippetGenerator::create(
+                        searcher,
+                        &query,
+                        fields.section_body,
+                    )?);
+                }
+                section_snippets.as_ref()
+            }
+            (snippets, _) => snippets.as_ref(),
+        };
+        hits.push(hit(&fields, &doc, score, generator, today));
     }
     Ok(Results {
         total: ranked.total,
@@ -246,13 +274,20 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
     })
 }
 
-/// The fields that words without a field name are looked for in.
-fn text_fields(fields: &Fields) -> [Field; 3] {
+/// The fields that words without a field name are looked for in (and `section_body` when the
+/// request searches sections).
+pub fn text_fields(fields: &Fields) -> [Field; 3] {
     [fields.title, fields.body, fields.category]
 }
 
-fn parser(index: &Index, fields: &Fields) -> QueryParser {
-    let mut parser = QueryParser::for_index(index, text_fields(fields).to_vec());
+/// The parser of the user's words, which look in [`text_fields`], and in sections' text when
+/// the request searches sections.
+fn parser(index: &Index, fields: &Fields, sections: bool) -> QueryParser {
+    let mut searched = text_fields(fields).to_vec();
+    if sections {
+        searched.push(fields.section_body);
+    }
+    let mut parser = QueryParser::for_index(index, searched);
     parser.set_field_boost(fields.title, 2.0);
     parser
 }
@@ -263,10 +298,11 @@ fn build_query(
     searcher: &Searcher,
     fields: &Fields,
     ast: UserInputAst,
+    sections: bool,
     fuzzy: &mut Vec<String>,
 ) -> Result<Box<dyn Query>, SearchError> {
     let index = searcher.index();
-    let exact = parser(index, fields);
+    let exact = parser(index, fields, sections);
     let clauses = match ast {
         UserInputAst::Clause(clauses) => clauses,
         single => vec![(None, single)],
@@ -283,12 +319,13 @@ fn build_query(
             .build_query_from_user_input_ast(UserInputAst::Clause(clauses))
             .map_err(query_error);
     }
-    let mut approximate = parser(index, fields);
-    for field in text_fields(fields) {
+    let mut approximate = parser(index, fields, sections);
+    let mut long_words = parser(index, fields, sections);
+    for field in text_fields(fields)
+        .into_iter()
+        .chain(sections.then_some(fields.section_body))
+    {
         approximate.set_field_fuzzy(field, false, 1, true);
-    }
-    let mut long_words = parser(index, fields);
-    for field in text_fields(fields) {
         long_words.set_field_fuzzy(field, false, 2, true);
     }
     let mut built: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(clauses.len());
@@ -363,7 +400,7 @@ fn combine(
     fields: &Fields,
     request: &Request,
     user: Option<&dyn Query>,
-    query_names_sections: bool,
+    sections: bool,
 ) -> BooleanQuery {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     match user {
@@ -375,8 +412,7 @@ fn combine(
         kinds = vec![Kind::Action.name()];
         clauses.push((Occur::Must, term(fields.state, "open")));
     }
-    let asks_for_sections = kinds.contains(&Kind::Section.name()) || query_names_sections;
-    if !asks_for_sections {
+    if !sections {
         clauses.push((Occur::MustNot, term(fields.kind, Kind::Section.name())));
     }
     for (field, values) in [

@@ -122,7 +122,7 @@ impl Engine {
             .as_deref()
             .and_then(parse_day)
             .unwrap_or(Date::constant(1970, 1, 1));
-        if let Some(need) = self.prefetch_words(&request.text) {
+        if let Some(need) = self.prefetch_words(&request) {
             return Answer::Need { need };
         }
         let built = match search::build(&self.searcher, &request) {
@@ -154,13 +154,17 @@ impl Engine {
     /// The chunks a query will read are found without reading them, in two rounds, each
     /// fetched in parallel (whatever they miss is fetched when read). First the dictionary
     /// blocks of the query's words, which building the query reads.
-    fn prefetch_words(&self, text: &str) -> Option<Vec<String>> {
+    fn prefetch_words(&self, request: &Request) -> Option<Vec<String>> {
         self.directory.defer();
+        let mut fields = search::text_fields(&self.fields).to_vec();
+        if search::searches_sections(request) {
+            fields.push(self.fields.section_body);
+        }
         let mut analyzer = rollbook_search::analyzer::analyzer();
-        let mut stream = analyzer.token_stream(text);
+        let mut stream = analyzer.token_stream(&request.text);
         while stream.advance() {
             let word = &stream.token().text;
-            for field in [self.fields.title, self.fields.body, self.fields.category] {
+            for &field in &fields {
                 let _ = self.searcher.doc_freq(&Term::from_field_text(field, word));
             }
         }
