@@ -57,7 +57,9 @@ pub fn delete_report(writer: &IndexWriter, fields: &Fields, id: &str) {
 pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tantivy::Result<()> {
     let url = report.url();
     let (title, body) = report_text(report);
-    let common = |kind: Kind, key: String, title: &str, text: &str, url: String| {
+    // A lesson or action has no title but its text, which is its body: indexed twice, it
+    // would count twice and cost every query its postings and norms in both fields.
+    let common = |kind: Kind, key: String, title: Option<&str>, text: &str, url: String| {
         let mut doc = TantivyDocument::new();
         let searched = match kind {
             Kind::Section => fields.section_body,
@@ -67,7 +69,9 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         doc.add_text(fields.key, key);
         doc.add_text(fields.report, &report.id);
         doc.add_text(fields.report_title, &report.meta.title);
-        doc.add_text(fields.title, title);
+        if let Some(title) = title {
+            doc.add_text(fields.title, title);
+        }
         doc.add_text(searched, text);
         doc.add_text(fields.text, text);
         doc.add_text(fields.url, url);
@@ -93,7 +97,7 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         let mut doc = common(
             Kind::Section,
             format!("{}#{}", report.id, section.anchor),
-            &section.title,
+            Some(&section.title),
             &text,
             format!("{url}#{}", section.anchor),
         );
@@ -103,7 +107,7 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
     writer.add_document(common(
         Kind::Report,
         report.id.clone(),
-        title,
+        Some(title),
         &body,
         url.clone(),
     ))?;
@@ -111,7 +115,7 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         let mut doc = common(
             Kind::Lesson,
             format!("{}#{}", report.id, lesson.anchor),
-            &lesson.text,
+            None,
             &lesson.text,
             format!("{url}#{}", lesson.anchor),
         );
@@ -124,7 +128,7 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         let mut doc = common(
             Kind::Action,
             format!("{}#{}", report.id, action.anchor),
-            &action.text,
+            None,
             &action.text,
             format!("{url}#{}", action.anchor),
         );

@@ -587,7 +587,8 @@ fn hit(
         score,
         report_id: string(doc, fields.report).unwrap_or_default(),
         report_title: string(doc, fields.report_title).unwrap_or_default(),
-        title: string(doc, fields.title).unwrap_or_default(),
+        // Lessons and actions have only their text.
+        title: string(doc, fields.title).unwrap_or_else(|| body.clone()),
         url: string(doc, fields.url).unwrap_or_default(),
         date: date.map(day_text),
         severity: string(doc, fields.severity).unwrap_or_default(),
