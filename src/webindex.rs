@@ -86,29 +86,27 @@ pub fn export_again(
 
     // Hash the files first (a chunk's name holds its file's hash), then cut them: the store's
     // thousands of chunks are shared out between the threads, not cut by one.
-    let hashed: Vec<(PackedFile, bool)> = names
+    let files: Vec<PackedFile> = names
         .par_iter()
         .map(|name| match cut.files.get(name) {
             // meta.json is rewritten in place on every commit.
-            Some(known) if name != "meta.json" => Ok((known.clone(), false)),
-            _ => hash_file(&index_dir.join(name), name).map(|file| (file, true)),
+            Some(known) if name != "meta.json" => Ok(known.clone()),
+            _ => hash_file(&index_dir.join(name), name),
         })
         .collect::<anyhow::Result<_>>()?;
-    let runs: Vec<(&PackedFile, Range<usize>)> = hashed
+    // A file whose hash `cut` holds has its chunks already: the same name, the same bytes.
+    let runs: Vec<(&PackedFile, Range<usize>)> = files
         .iter()
-        .filter(|(_, new)| *new)
-        .flat_map(|(file, _)| tasks(file.chunks(chunk_size)).map(move |chunks| (file, chunks)))
+        .filter(|file| {
+            cut.files
+                .get(&file.name)
+                .is_none_or(|known| known.hash != file.hash)
+        })
+        .flat_map(|file| tasks(file.chunks(chunk_size)).map(move |chunks| (file, chunks)))
         .collect();
     runs.par_iter().try_for_each(|(file, chunks)| {
-        cut_chunks(
-            &index_dir.join(&file.name),
-            file,
-            chunks.clone(),
-            chunk_size,
-            &web_dir,
-        )
+        cut_chunks(index_dir, file, chunks.clone(), chunk_size, &web_dir)
     })?;
-    let files: Vec<PackedFile> = hashed.into_iter().map(|(file, _)| file).collect();
     for file in &files {
         cut.files.insert(file.name.clone(), file.clone());
     }
@@ -193,17 +191,18 @@ fn hash_file(path: &Path, name: &str) -> anyhow::Result<PackedFile> {
     })
 }
 
-/// Writes chunks `chunks` of `file` (at `path`), compressed, into `web_dir`.
+/// Writes chunks `chunks` of `file` (in `index_dir`), compressed, into `web_dir`.
 fn cut_chunks(
-    path: &Path,
+    index_dir: &Path,
     file: &PackedFile,
     chunks: Range<usize>,
     chunk_size: usize,
     web_dir: &Path,
 ) -> anyhow::Result<()> {
+    let path = index_dir.join(&file.name);
     let cannot_read = || format!("cannot read {}", path.display());
     let mut piece = vec![0; chunk_size];
-    let mut source = File::open(path).with_context(cannot_read)?;
+    let mut source = File::open(&path).with_context(cannot_read)?;
     source
         .seek(SeekFrom::Start((chunks.start * chunk_size) as u64))
         .with_context(cannot_read)?;
@@ -408,7 +407,7 @@ mod tests {
         );
         // Cut out of order, as the threads may.
         for run in runs.iter().rev() {
-            cut_chunks(&path, &file, run.clone(), chunk_size, &web).expect("cut");
+            cut_chunks(dir.path(), &file, run.clone(), chunk_size, &web).expect("cut");
         }
         let mut whole = Vec::new();
         for i in 0..file.chunks(chunk_size) {

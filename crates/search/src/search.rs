@@ -144,6 +144,8 @@ pub struct Built {
     pub query: BooleanQuery,
     /// Whether the query has words, and so scores and snippets.
     pub has_words: bool,
+    /// Whether section documents (and their text) are searched.
+    sections: bool,
     pub fuzzy: Vec<String>,
     fields: Fields,
 }
@@ -216,6 +218,7 @@ pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchErro
     Ok(Built {
         query,
         has_words: user_query.is_some(),
+        sections,
         fuzzy,
         fields,
     })
@@ -238,33 +241,22 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
     let Built {
         query,
         has_words,
+        sections,
         fuzzy,
         fields,
     } = ranked.built;
-    let snippets = match has_words {
-        true => Some(SnippetGenerator::create(searcher, &query, fields.body)?),
-        false => None,
+    let generator = |field: Field, wanted: bool| match has_words && wanted {
+        true => SnippetGenerator::create(searcher, &query, field).map(Some),
+        false => Ok(None),
     };
-    // Made at the first section hit: their words are in another field.
-    let mut section_snippets: Option<SnippetGenerator> = None;
+    let snippets = Snippets {
+        body: generator(fields.body, true)?,
+        sections: generator(fields.section_body, sections)?,
+    };
     let mut hits = Vec::with_capacity(ranked.addresses.len());
     for (score, address) in ranked.addresses {
         let doc: TantivyDocument = searcher.doc(address)?;
-        let is_section = string(&doc, fields.kind).as_deref() == Some(Kind::Section.name());
-        let generator = match (&snippets, is_section) {
-            (Some(_), true) => {
-                if section_snippets.is_none() {
-                    section_snippets = Some(SnippetGenerator::create(
-                        searcher,
-                        &query,
-                        fields.section_body,
-                    )?);
-                }
-                section_snippets.as_ref()
-            }
-            (snippets, _) => snippets.as_ref(),
-        };
-        hits.push(hit(&fields, &doc, score, generator, today));
+        hits.push(hit(&fields, &doc, score, &snippets, today));
     }
     Ok(Results {
         total: ranked.total,
@@ -274,20 +266,23 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
     })
 }
 
-/// The fields that words without a field name are looked for in (and `section_body` when the
-/// request searches sections).
-pub fn text_fields(fields: &Fields) -> [Field; 3] {
+/// The fields that hold every document's words (sections' words are also in their report's).
+fn text_fields(fields: &Fields) -> [Field; 3] {
     [fields.title, fields.body, fields.category]
 }
 
-/// The parser of the user's words, which look in [`text_fields`], and in sections' text when
-/// the request searches sections.
-fn parser(index: &Index, fields: &Fields, sections: bool) -> QueryParser {
+/// The fields that words without a field name are looked for in: [`text_fields`], and
+/// sections' text when the request searches sections.
+pub fn searched_fields(fields: &Fields, sections: bool) -> Vec<Field> {
     let mut searched = text_fields(fields).to_vec();
     if sections {
         searched.push(fields.section_body);
     }
-    let mut parser = QueryParser::for_index(index, searched);
+    searched
+}
+
+fn parser(index: &Index, fields: &Fields, sections: bool) -> QueryParser {
+    let mut parser = QueryParser::for_index(index, searched_fields(fields, sections));
     parser.set_field_boost(fields.title, 2.0);
     parser
 }
@@ -321,10 +316,7 @@ fn build_query(
     }
     let mut approximate = parser(index, fields, sections);
     let mut long_words = parser(index, fields, sections);
-    for field in text_fields(fields)
-        .into_iter()
-        .chain(sections.then_some(fields.section_body))
-    {
+    for field in searched_fields(fields, sections) {
         approximate.set_field_fuzzy(field, false, 1, true);
         long_words.set_field_fuzzy(field, false, 2, true);
     }
@@ -551,14 +543,18 @@ fn hit(
     fields: &Fields,
     doc: &TantivyDocument,
     score: f32,
-    snippets: Option<&SnippetGenerator>,
+    snippets: &Snippets,
     today: Date,
 ) -> Hit {
     let kind = string(doc, fields.kind)
         .and_then(|k| Kind::from_name(&k))
         .unwrap_or(Kind::Report);
     let body = string(doc, fields.text).unwrap_or_default();
-    let (snippet, highlights, snippet_html) = match snippets {
+    let generator = match kind {
+        Kind::Section => snippets.sections.as_ref(),
+        _ => snippets.body.as_ref(),
+    };
+    let (snippet, highlights, snippet_html) = match generator {
         Some(generator) => {
             let mut generator_snippet = generator.snippet(&body);
             if generator_snippet.is_empty() {
@@ -618,6 +614,12 @@ fn hit(
             },
         },
     }
+}
+
+/// Snippet makers for a query with words: sections' words are in a field of their own.
+struct Snippets {
+    body: Option<SnippetGenerator>,
+    sections: Option<SnippetGenerator>,
 }
 
 /// The start of a text as a snippet, when no word of the query is in it.

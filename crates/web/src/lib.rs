@@ -156,10 +156,7 @@ impl Engine {
     /// blocks of the query's words, which building the query reads.
     fn prefetch_words(&self, request: &Request) -> Option<Vec<String>> {
         self.directory.defer();
-        let mut fields = search::text_fields(&self.fields).to_vec();
-        if search::searches_sections(request) {
-            fields.push(self.fields.section_body);
-        }
+        let fields = search::searched_fields(&self.fields, search::searches_sections(request));
         let mut analyzer = rollbook_search::analyzer::analyzer();
         let mut stream = analyzer.token_stream(&request.text);
         while stream.advance() {
