@@ -1,15 +1,16 @@
-//! The model → one tantivy index of reports, their sections, lessons and actions. `rollbook
+//! The model → one tantivy index of reports (with their sections), lessons and actions. `rollbook
 //! build` writes it into the output (`search/index/`), where `rollbook search`, related
 //! reports and the browser search read it.
 //! Its schema is in `rollbook_search::schema`.
 
+use std::ops::Range;
 use std::path::Path;
 
 use tantivy::{Index, IndexWriter, TantivyDocument, Term};
 
-use crate::model::Report;
+use crate::model::{Report, Section};
 
-pub use rollbook_search::schema::{EXACT_FIELDS, Fields, Kind, date_of, day};
+pub use rollbook_search::schema::{EXACT_FIELDS, Fields, Kind, SectionSpan, date_of, day};
 
 /// Where the index lives, relative to the output directory.
 pub const DIR: &str = "search/index";
@@ -52,19 +53,15 @@ pub fn delete_report(writer: &IndexWriter, fields: &Fields, id: &str) {
     writer.delete_term(Term::from_field_text(fields.report, id));
 }
 
-/// Adds a report's documents: the report, each recognised section, each lesson and action.
-/// The writer's threads tokenize the text.
+/// Adds a report's documents: the report (with its sections' text in their kinds' fields),
+/// each lesson and action. The writer's threads tokenize the text.
 pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tantivy::Result<()> {
     let url = report.url();
-    let (title, body) = report_text(report);
+    let ReportText { body, sections } = report_body(report);
     // A lesson or action has no title but its text, which is its body: indexed twice, it
     // would count twice and cost every query its postings and norms in both fields.
     let common = |kind: Kind, key: String, title: Option<&str>, text: &str, url: String| {
         let mut doc = TantivyDocument::new();
-        let searched = match kind {
-            Kind::Section => fields.section_body,
-            _ => fields.body,
-        };
         doc.add_text(fields.kind, kind.name());
         doc.add_text(fields.key, key);
         doc.add_text(fields.report, &report.id);
@@ -72,7 +69,7 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         if let Some(title) = title {
             doc.add_text(fields.title, title);
         }
-        doc.add_text(searched, text);
+        doc.add_text(fields.body, text);
         doc.add_text(fields.text, text);
         doc.add_text(fields.url, url);
         doc.add_date(fields.date, day(report.meta.date));
@@ -93,24 +90,26 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         doc
     };
 
-    for (section, text) in section_texts(report) {
-        let mut doc = common(
-            Kind::Section,
-            format!("{}#{}", report.id, section.anchor),
-            Some(&section.title),
-            &text,
-            format!("{url}#{}", section.anchor),
-        );
-        doc.add_text(fields.section, section.kind.name());
-        writer.add_document(doc)?;
-    }
-    writer.add_document(common(
+    let mut doc = common(
         Kind::Report,
         report.id.clone(),
-        Some(title),
+        Some(&report.meta.title),
         &body,
         url.clone(),
-    ))?;
+    );
+    let mut kinds = Vec::new();
+    for span in &sections {
+        let Some(field) = fields.section_text(&span.kind) else {
+            continue;
+        };
+        doc.add_text(field, &body[span.range.clone()]);
+        doc.add_text(fields.section_spans, span.to_stored());
+        if !kinds.contains(&span.kind) {
+            doc.add_text(fields.section, &span.kind);
+            kinds.push(span.kind.clone());
+        }
+    }
+    writer.add_document(doc)?;
     for lesson in &report.lessons {
         let mut doc = common(
             Kind::Lesson,
@@ -153,47 +152,96 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
 /// The `title` and `body` of a report's own document. Related reports tokenize the same text
 /// to follow an edit before the index has it (`related::Similarity::update`).
 pub fn report_text(report: &Report) -> (&str, String) {
-    (&report.meta.title, html_text(&report.html))
+    (&report.meta.title, report_body(report).body)
 }
 
-/// A recognised section and its plain text, cut from the report's HTML between its heading
-/// and the next heading of the same or a higher level.
-fn section_texts(report: &Report) -> Vec<(&crate::model::Section, String)> {
-    let html = &report.html;
-    let mut out = Vec::new();
-    for section in &report.sections {
-        let needle = format!(" id=\"{}\">", section.anchor);
-        let Some(at) = html.find(&needle) else {
-            continue;
-        };
-        // `<hN id="…">`: the level is the digit before the id.
-        let level = html[..at].bytes().last().filter(u8::is_ascii_digit);
-        let Some(level) = level else {
-            continue;
-        };
-        // The section's text starts after the heading's closing tag.
-        let after = at + needle.len();
-        let start = html[after..]
-            .find("</h")
-            .and_then(|close| {
-                html[after + close..]
-                    .find('>')
-                    .map(|gt| after + close + gt + 1)
-            })
-            .unwrap_or(after);
-        let end = (start..html.len())
-            .filter(|&i| html.as_bytes()[i] == b'<')
-            .find(|&i| {
-                let rest = &html.as_bytes()[i..];
-                rest.len() > 2 && rest[1] == b'h' && rest[2].is_ascii_digit() && rest[2] <= level
-            })
-            .unwrap_or(html.len());
-        let text = html_text(&html[start..end]);
-        if !text.is_empty() {
-            out.push((section, text));
+/// A report's plain text, and where each recognised section is in it.
+pub struct ReportText {
+    pub body: String,
+    pub sections: Vec<SectionSpan>,
+}
+
+/// The plain text of a report's HTML, and its recognised sections' places in it: a section
+/// runs from the end of its heading to the next heading of the same or a higher level. The
+/// HTML is cut where sections start and end, and the pieces' text joined by line breaks, as
+/// [`html_text`] would join them.
+pub fn report_body(report: &Report) -> ReportText {
+    text_and_sections(&report.html, &report.sections)
+}
+
+fn text_and_sections(html: &str, sections: &[Section]) -> ReportText {
+    let places: Vec<(&Section, Range<usize>)> = sections
+        .iter()
+        .filter_map(|section| Some((section, section_place(html, &section.anchor)?)))
+        .collect();
+    let mut cuts: Vec<usize> = places
+        .iter()
+        .flat_map(|(_, place)| [place.start, place.end])
+        .chain([0, html.len()])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    // The text's offset where each cut's piece starts, and where the piece before it ends.
+    let mut body = String::with_capacity(html.len());
+    let mut starts = Vec::with_capacity(cuts.len());
+    let mut ends = Vec::with_capacity(cuts.len());
+    for pair in cuts.windows(2) {
+        ends.push(body.len());
+        let piece = html_text(&html[pair[0]..pair[1]]);
+        if !piece.is_empty() && !body.is_empty() {
+            body.push('\n');
         }
+        starts.push(body.len());
+        body.push_str(&piece);
     }
-    out
+    ends.push(body.len());
+    let at = |offset: usize| cuts.binary_search(&offset).unwrap_or(0);
+    let sections = places
+        .into_iter()
+        .filter_map(|(section, place)| {
+            let mut range = starts.get(at(place.start)).copied()?..ends[at(place.end)];
+            // A piece with no text before the section's first leaves the line break.
+            while body[range.clone()].starts_with('\n') {
+                range.start += 1;
+            }
+            (range.start < range.end).then(|| SectionSpan {
+                kind: section.kind.name().to_string(),
+                range,
+                anchor: section.anchor.clone(),
+                title: section.title.clone(),
+            })
+        })
+        .collect();
+    ReportText { body, sections }
+}
+
+/// Where a section's content is in the report's HTML: after its heading's closing tag, up to
+/// the next heading of the same or a higher level (or the end). None if the heading is not
+/// there.
+fn section_place(html: &str, anchor: &str) -> Option<Range<usize>> {
+    let needle = format!(" id=\"{anchor}\">");
+    let at = html.find(&needle)?;
+    // `<hN id="…">`: the level is the digit before the id.
+    let level = *html.as_bytes()[..at]
+        .last()
+        .filter(|b| b.is_ascii_digit())?;
+    let after = at + needle.len();
+    let start = html[after..]
+        .find("</h")
+        .and_then(|close| {
+            html[after + close..]
+                .find('>')
+                .map(|gt| after + close + gt + 1)
+        })
+        .unwrap_or(after);
+    let end = (start..html.len())
+        .filter(|&i| html.as_bytes()[i] == b'<')
+        .find(|&i| {
+            let rest = &html.as_bytes()[i..];
+            rest.len() > 2 && rest[1] == b'h' && rest[2].is_ascii_digit() && rest[2] <= level
+        })
+        .unwrap_or(html.len());
+    Some(start..end)
 }
 
 /// The text of an HTML fragment: tags dropped (block ends become line breaks), the entities
@@ -255,6 +303,44 @@ mod tests {
             html_text(html),
             "Root & cause\nThe pool <max> was 10.\none\ntwo"
         );
+    }
+
+    #[test]
+    fn sections_are_ranges_of_the_report_text() {
+        use crate::model::SectionKind;
+        let html = "<p>Intro.</p>\n<h2 id=\"summary\">Summary</h2>\n<p>Pool ran dry.</p>\n\
+            <h2 id=\"root-cause\">Root cause</h2>\n<p>The <code>pool</code> was 10.</p>\n\
+            <h3 id=\"trigger\">Trigger</h3><ul><li>a deploy</li></ul>\n\
+            <h2 id=\"other\">Other</h2><p>Unrecognised.</p><h2 id=\"empty\">Empty</h2>";
+        let section = |kind, title: &str, anchor: &str| Section {
+            kind,
+            title: title.to_string(),
+            anchor: anchor.to_string(),
+        };
+        let sections = [
+            section(SectionKind::Summary, "Summary", "summary"),
+            section(SectionKind::RootCause, "Root cause", "root-cause"),
+            section(SectionKind::Trigger, "Trigger", "trigger"),
+            section(SectionKind::Impact, "Empty", "empty"),
+            section(SectionKind::Impact, "Missing", "missing"),
+        ];
+        let ReportText { body, sections } = text_and_sections(html, &sections);
+        assert_eq!(body, html_text(html));
+        let texts: Vec<(&str, &str)> = sections
+            .iter()
+            .map(|s| (s.kind.as_str(), &body[s.range.clone()]))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                ("summary", "Pool ran dry."),
+                // A section holds its subsections, headings and all.
+                ("root_cause", "The pool was 10.\nTrigger\na deploy"),
+                ("trigger", "a deploy"),
+            ]
+        );
+        assert_eq!(sections[1].anchor, "root-cause");
+        assert_eq!(sections[1].title, "Root cause");
     }
 
     #[test]

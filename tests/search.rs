@@ -222,6 +222,11 @@ fn sections_can_be_searched_on_their_own() {
     let (_, json) = search(&site, &["kind:section replicas"]);
     assert!(hits(&json).iter().all(|h| h["kind"] == "section"), "{json}");
     assert_eq!(reports_of(&json)[0], SEARCH, "{json}");
+    // One hit per report, however many of its sections match.
+    assert_eq!(report_set(&json).len(), reports_of(&json).len(), "{json}");
+    // A kind both asked for and excluded leaves nothing to search.
+    let (_, json) = search(&site, &["section:root_cause -section:root_cause replicas"]);
+    assert_eq!(json["total"], 0, "{json}");
     // Without asking for sections, none are returned.
     let (_, json) = search(&site, &["replicas", "--limit", "50"]);
     assert!(hits(&json).iter().all(|h| h["kind"] != "section"), "{json}");
@@ -298,7 +303,12 @@ fn the_index_is_refreshed_after_an_edit_and_built_when_missing() {
 #[test]
 fn a_malformed_query_is_a_user_error() {
     let site = built();
-    for query in ["title:(", "nosuchfield:x", "-pool"] {
+    for query in [
+        "title:(",
+        "nosuchfield:x",
+        "-pool",
+        "section:rootcause pool",
+    ] {
         let run = site.run(&["search", query]);
         run.assert_code(1);
         assert!(

@@ -125,6 +125,35 @@ impl SegmentCollector for SegmentCounts {
     }
 }
 
+/// The counts of several queries' matches together (a request for sections and lessons, say).
+pub fn merge(all: Vec<Facets>) -> Facets {
+    let mut sums: [HashMap<String, u64>; 6] = Default::default();
+    for facets in all {
+        let lists = [
+            facets.kind,
+            facets.severity,
+            facets.service,
+            facets.tag,
+            facets.team,
+            facets.year,
+        ];
+        for (sum, list) in sums.iter_mut().zip(lists) {
+            for (value, n) in list {
+                *sum.entry(value).or_default() += n;
+            }
+        }
+    }
+    let [kind, severity, service, tag, team, year] = sums.map(most_first);
+    Facets {
+        kind,
+        severity,
+        service,
+        tag,
+        team,
+        year,
+    }
+}
+
 /// Most documents first, then by value; years newest first when counts tie.
 fn most_first(counts: HashMap<String, u64>) -> Vec<(String, u64)> {
     let mut list: Vec<(String, u64)> = counts.into_iter().collect();

@@ -12,7 +12,8 @@ use tantivy::schema::{
 };
 use tantivy::{DateTime, Index};
 
-/// The kinds of document, the values of the `kind` field.
+/// The kinds of hit. Reports, lessons and actions are documents (the values of the `kind`
+/// field); a section hit is a report document matched in one of its [`SECTIONS`]' fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Report,
@@ -38,6 +39,24 @@ impl Kind {
     }
 }
 
+/// The kinds of section a report's text is indexed by, as `rollbook.toml`'s `[sections]` and
+/// `section:` queries name them: each has a text field of its own in the report's document,
+/// `section_<kind>`, so that a query can be limited to root causes without a document per
+/// section (which would index the report's text a second time, in as many documents again).
+pub const SECTIONS: [&str; 11] = [
+    "summary",
+    "trigger",
+    "impact",
+    "root_cause",
+    "resolution",
+    "detection",
+    "verification",
+    "actions",
+    "lessons",
+    "timeline",
+    "people",
+];
+
 /// The schema's fields. Field names are what queries use (`service:payments-api`).
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -49,13 +68,18 @@ pub struct Fields {
     pub title: Field,
     /// The searchable text of reports, lessons and actions (not stored).
     pub body: Field,
-    /// The searchable text of sections, which are searched only when asked for: kept out of
-    /// `body`, they cost other queries neither postings nor norms (not stored).
-    pub section_body: Field,
-    /// The same text, stored for snippets.
+    /// A report's text again, by kind of section: `section_texts[i]` holds the text of its
+    /// sections of kind `SECTIONS[i]` (not stored). Searched only when sections are asked for,
+    /// they cost other queries neither postings nor norms.
+    pub section_texts: [Field; SECTIONS.len()],
+    /// The text of `body`, stored for snippets.
     pub text: Field,
     pub category: Field,
+    /// The kinds of section a report has (an exact field).
     pub section: Field,
+    /// Where each section of a report is in its `text`, for section hits (stored only):
+    /// one value per section, see [`SectionSpan`].
+    pub section_spans: Field,
     pub owner: Field,
     pub due: Field,
     pub state: Field,
@@ -97,12 +121,15 @@ impl Fields {
             report_title: builder.add_text_field("report_title", STORED),
             title: builder.add_text_field("title", text.clone()),
             body: builder.add_text_field("body", indexed.clone()),
-            section_body: builder.add_text_field("section_body", indexed),
+            section_texts: SECTIONS
+                .map(|kind| builder.add_text_field(&format!("section_{kind}"), indexed.clone())),
             text: builder.add_text_field("text", STORED),
             // A lesson's category is a label of a word or two: its length says nothing, and
             // its norms would cost the browser a byte per document.
             category: builder.add_text_field("category", without_norms(text)),
-            section: builder.add_text_field("section", exact.clone()),
+            // A filter, never shown or counted: neither stored nor fast.
+            section: builder.add_text_field("section", without_norms(STRING)),
+            section_spans: builder.add_text_field("section_spans", STORED),
             owner: builder.add_text_field("owner", exact.clone()),
             due: builder.add_date_field("due", date.clone()),
             state: builder.add_text_field("state", exact.clone()),
@@ -120,6 +147,12 @@ impl Fields {
         (builder.build(), fields)
     }
 
+    /// The text field of a kind of section, if it is one of [`SECTIONS`].
+    pub fn section_text(&self, kind: &str) -> Option<Field> {
+        let i = SECTIONS.iter().position(|k| *k == kind)?;
+        Some(self.section_texts[i])
+    }
+
     /// The fields of an existing index, which must have been written by this version.
     pub fn of(index: &Index) -> tantivy::Result<Fields> {
         let schema = index.schema();
@@ -130,6 +163,39 @@ impl Fields {
             ));
         }
         Ok(fields)
+    }
+}
+
+/// Where a section is in its report's stored `text`, and what to show for it. Stored as one
+/// line, `kind TAB start TAB end TAB anchor TAB title` (the title last: it may hold tabs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionSpan {
+    pub kind: String,
+    /// Byte offsets into the report's `text`.
+    pub range: std::ops::Range<usize>,
+    pub anchor: String,
+    pub title: String,
+}
+
+impl SectionSpan {
+    pub fn to_stored(&self) -> String {
+        format!(
+            "{}\t{}\t{}\t{}\t{}",
+            self.kind, self.range.start, self.range.end, self.anchor, self.title
+        )
+    }
+
+    pub fn from_stored(stored: &str) -> Option<SectionSpan> {
+        let mut parts = stored.splitn(5, '\t');
+        let kind = parts.next()?.to_string();
+        let start = parts.next()?.parse().ok()?;
+        let end = parts.next()?.parse().ok()?;
+        Some(SectionSpan {
+            kind,
+            range: start..end,
+            anchor: parts.next()?.to_string(),
+            title: parts.next()?.to_string(),
+        })
     }
 }
 
@@ -219,6 +285,19 @@ fn without_norms(options: TextOptions) -> TextOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn section_spans_round_trip() {
+        let span = SectionSpan {
+            kind: "root_cause".into(),
+            range: 12..345,
+            anchor: "root-cause".into(),
+            title: "Root cause\tand trigger".into(),
+        };
+        assert_eq!(SectionSpan::from_stored(&span.to_stored()), Some(span));
+        assert_eq!(SectionSpan::from_stored("root_cause\t1\tx\ta\tb"), None);
+        assert_eq!(SectionSpan::from_stored("root_cause\t1\t2\ta"), None);
+    }
 
     #[test]
     fn days_are_midnight_utc_and_round_trip() {

@@ -7,7 +7,8 @@ use jiff::civil::Date;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, EmptyQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery,
+    TermQuery,
 };
 use tantivy::query_grammar::{self, Delimiter, Occur as GrammarOccur, UserInputAst, UserInputLeaf};
 use tantivy::schema::{Field, IndexRecordOption, Value};
@@ -16,7 +17,7 @@ use tantivy::{DateTime, DocAddress, Index, Order, Searcher, TantivyDocument, Ter
 
 use crate::facets::FacetCounter;
 
-use crate::schema::{EXACT_FIELDS, Fields, Kind, date_of, day, day_text};
+use crate::schema::{EXACT_FIELDS, Fields, Kind, SECTIONS, SectionSpan, date_of, day, day_text};
 
 /// What to look for: the query text and the filters of `rollbook search`.
 #[derive(Debug, Clone, Default)]
@@ -129,9 +130,17 @@ const SNIPPET_CHARS: usize = 180;
 /// A query run: the documents to show, in order, before they are read.
 pub struct Ranked {
     built: Built,
-    pub addresses: Vec<(f32, DocAddress)>,
+    pub top: Vec<Top>,
     pub total: usize,
     pub facets: Option<Facets>,
+}
+
+/// A document to show, and which of the request's queries found it.
+#[derive(Debug, Clone, Copy)]
+pub struct Top {
+    pub score: f32,
+    pub address: DocAddress,
+    part: usize,
 }
 
 pub fn search(searcher: &Searcher, request: &Request, today: Date) -> Result<Results, SearchError> {
@@ -139,15 +148,29 @@ pub fn search(searcher: &Searcher, request: &Request, today: Date) -> Result<Res
     hits(searcher, ranked, today)
 }
 
-/// The request as one tantivy query, with the words matched approximately.
+/// The request as tantivy queries, with the words matched approximately: one over reports,
+/// lessons and actions, one over sections, or both (`--kind section --kind lesson`).
 pub struct Built {
-    pub query: BooleanQuery,
+    parts: Vec<Part>,
     /// Whether the query has words, and so scores and snippets.
     pub has_words: bool,
-    /// Whether section documents (and their text) are searched.
-    sections: bool,
     pub fuzzy: Vec<String>,
     fields: Fields,
+}
+
+/// One of a request's queries, and what its hits are.
+struct Part {
+    query: BooleanQuery,
+    /// For the query over sections, the kinds of section asked for (indices into
+    /// [`SECTIONS`]): its hits are report documents, shown as their best matching section.
+    sections: Option<Vec<usize>>,
+}
+
+impl Built {
+    /// The request's queries, for reading ahead what they will read.
+    pub fn queries(&self) -> impl Iterator<Item = &BooleanQuery> {
+        self.parts.iter().map(|part| &part.query)
+    }
 }
 
 /// Runs the query: which documents match, how many, and the top ones in order.
@@ -155,48 +178,76 @@ pub fn rank(searcher: &Searcher, request: &Request) -> Result<Ranked, SearchErro
     rank_built(searcher, request, build(searcher, request)?)
 }
 
-/// [`rank`] with the query already built.
+/// [`rank`] with the query already built. Each query's top documents are merged by score
+/// (or date); ties keep each query's order, the sections' query first.
 pub fn rank_built(
     searcher: &Searcher,
     request: &Request,
     built: Built,
 ) -> Result<Ranked, SearchError> {
-    let query = &built.query;
     let limit = request.limit.max(1);
-    let facet_counter = request.facets.then_some(FacetCounter);
-    let (addresses, total, facets) = if built.has_words && request.sort == Sort::Relevance {
-        searcher.search(
-            query,
-            &(
-                TopDocs::with_limit(limit).order_by_score(),
-                Count,
-                facet_counter,
-            ),
-        )?
-    } else {
-        let (top, count, facets) = searcher.search(
-            query,
-            &(
-                TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("date", Order::Desc),
-                Count,
-                facet_counter,
-            ),
-        )?;
-        (
-            top.into_iter().map(|(_, a)| (0.0, a)).collect(),
-            count,
-            facets,
-        )
-    };
+    let by_score = built.has_words && request.sort == Sort::Relevance;
+    let mut ranked: Vec<(f64, Top)> = Vec::new();
+    let mut total = 0;
+    let mut counted = Vec::new();
+    for (part, query) in built.queries().enumerate() {
+        let facet_counter = request.facets.then_some(FacetCounter);
+        let top = |score: f32, address| Top {
+            score,
+            address,
+            part,
+        };
+        let (count, facets) = if by_score {
+            let (docs, count, facets) = searcher.search(
+                query,
+                &(
+                    TopDocs::with_limit(limit).order_by_score(),
+                    Count,
+                    facet_counter,
+                ),
+            )?;
+            ranked.extend(docs.into_iter().map(|(s, a)| (f64::from(s), top(s, a))));
+            (count, facets)
+        } else {
+            let (docs, count, facets) = searcher.search(
+                query,
+                &(
+                    TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("date", Order::Desc),
+                    Count,
+                    facet_counter,
+                ),
+            )?;
+            ranked.extend(docs.into_iter().map(|(d, a)| {
+                (
+                    d.map_or(f64::MIN, |d| d.into_timestamp_secs() as f64),
+                    top(0.0, a),
+                )
+            }));
+            (count, facets)
+        };
+        total += count;
+        if let Some(mut facets) = facets {
+            if built.parts[part].sections.is_some() {
+                // The documents counted are reports, each standing for its sections.
+                for (kind, _) in &mut facets.kind {
+                    *kind = Kind::Section.name().to_string();
+                }
+            }
+            counted.push(facets);
+        }
+    }
+    // Stable: equal keys keep each query's order, and the queries' order.
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranked.truncate(limit);
     Ok(Ranked {
         built,
-        addresses,
+        top: ranked.into_iter().map(|(_, top)| top).collect(),
         total,
-        facets,
+        facets: request.facets.then(|| crate::facets::merge(counted)),
     })
 }
 
-/// Builds the request's query: the user's words and filters, and the request's filters.
+/// Builds the request's queries: the user's words and filters, and the request's filters.
 pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchError> {
     let fields = Fields::of(searcher.index())?;
     let ast = if request.text.trim().is_empty() {
@@ -208,55 +259,236 @@ pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchErro
             .map_err(|_| query_error(QueryParserError::SyntaxError(request.text.clone())))?;
         Some(require_filters(ast))
     };
-    let sections = asks_for_sections(request, ast.as_ref());
+    let mut parts = Vec::new();
     let mut fuzzy = Vec::new();
-    let user_query: Option<Box<dyn Query>> = match ast {
-        None => None,
-        Some(ast) => Some(build_query(searcher, &fields, ast, sections, &mut fuzzy)?),
-    };
-    let query = combine(&fields, request, user_query.as_deref(), sections);
+    let mut has_words = false;
+    if let Some(asked) = asked_sections(request, ast.as_ref())? {
+        let searched: Vec<Field> = asked.iter().map(|&i| fields.section_texts[i]).collect();
+        let words = ast.clone().and_then(without_sections);
+        let user = match words {
+            Some(ast) if !searched.is_empty() => {
+                Some(build_query(searcher, &fields, ast, &searched, &mut fuzzy)?)
+            }
+            _ => None,
+        };
+        has_words |= user.is_some();
+        let names: Vec<String> = asked.iter().map(|&i| SECTIONS[i].to_string()).collect();
+        let mut clauses = vec![
+            (Occur::Must, user.unwrap_or_else(|| Box::new(AllQuery))),
+            (Occur::Must, term(fields.kind, Kind::Report.name())),
+            (
+                Occur::Must,
+                any_of(fields.section, &names).unwrap_or_else(|| Box::new(EmptyQuery)),
+            ),
+        ];
+        clauses.extend(filters(&fields, request));
+        parts.push(Part {
+            query: BooleanQuery::new(clauses),
+            sections: Some(asked),
+        });
+    }
+    let others: Vec<Kind> = request
+        .kinds
+        .iter()
+        .copied()
+        .filter(|&k| k != Kind::Section)
+        .collect();
+    if parts.is_empty() || !others.is_empty() {
+        let mut words_fuzzy = Vec::new();
+        let user = match ast {
+            None => None,
+            Some(ast) => Some(build_query(
+                searcher,
+                &fields,
+                ast,
+                &text_fields(&fields),
+                &mut words_fuzzy,
+            )?),
+        };
+        has_words |= user.is_some();
+        for word in words_fuzzy {
+            if !fuzzy.contains(&word) {
+                fuzzy.push(word);
+            }
+        }
+        parts.push(Part {
+            query: combine(&fields, request, &others, user),
+            sections: None,
+        });
+    }
     Ok(Built {
-        query,
-        has_words: user_query.is_some(),
-        sections,
+        parts,
+        has_words,
         fuzzy,
         fields,
     })
 }
 
-/// Whether the request searches section documents: `--kind section`, or `section:…` or
-/// `kind:section` in the query (not with `--open`, which asks for actions only). Their text
-/// is then searched too.
-pub fn searches_sections(request: &Request) -> bool {
-    let ast = query_grammar::parse_query(&request.text).ok();
-    asks_for_sections(request, ast.as_ref())
+/// The kinds of section a request searches, as indices into [`SECTIONS`]: those named by
+/// `section:` in the query (less those excluded with `-section:`), or all of them for
+/// `--kind section` or `kind:section`; None when it asks for no sections, or with `--open`
+/// (which asks for actions only).
+fn asked_sections(
+    request: &Request,
+    ast: Option<&UserInputAst>,
+) -> Result<Option<Vec<usize>>, SearchError> {
+    if request.open {
+        return Ok(None);
+    }
+    let mut named = Named {
+        any: request.kinds.contains(&Kind::Section),
+        ..Named::default()
+    };
+    if let Some(ast) = ast {
+        named.collect(ast, false)?;
+    }
+    if !named.any && named.wanted.is_empty() && named.excluded.is_empty() {
+        return Ok(None);
+    }
+    let mut asked: Vec<usize> = match named.wanted.is_empty() {
+        true => (0..SECTIONS.len()).collect(),
+        false => named.wanted,
+    };
+    asked.sort_unstable();
+    asked.dedup();
+    asked.retain(|i| !named.excluded.contains(i));
+    Ok(Some(asked))
 }
 
-fn asks_for_sections(request: &Request, ast: Option<&UserInputAst>) -> bool {
-    !request.open && (request.kinds.contains(&Kind::Section) || ast.is_some_and(names_sections))
+/// The kinds of section a query names.
+#[derive(Default)]
+struct Named {
+    /// `kind:section`: any kind.
+    any: bool,
+    wanted: Vec<usize>,
+    excluded: Vec<usize>,
+}
+
+impl Named {
+    fn collect(&mut self, ast: &UserInputAst, negated: bool) -> Result<(), SearchError> {
+        match ast {
+            UserInputAst::Clause(clauses) => {
+                for (occur, ast) in clauses {
+                    self.collect(ast, negated ^ (*occur == Some(GrammarOccur::MustNot)))?;
+                }
+            }
+            UserInputAst::Boost(inner, _) => self.collect(inner, negated)?,
+            UserInputAst::Leaf(leaf) => {
+                let names: Vec<&str> = match leaf.as_ref() {
+                    UserInputLeaf::Set {
+                        field: Some(field),
+                        elements,
+                    } if field == "section" => elements.iter().map(String::as_str).collect(),
+                    leaf => match leaf_field(leaf) {
+                        Some(("section", Some(name))) => vec![name],
+                        Some(("kind", Some("section"))) => {
+                            self.any |= !negated;
+                            vec![]
+                        }
+                        _ => vec![],
+                    },
+                };
+                for name in names {
+                    let i = SECTIONS.iter().position(|k| *k == name).ok_or_else(|| {
+                        SearchError::Query {
+                            message: format!(
+                                "the query is not valid: no kind of section is called `{name}`"
+                            ),
+                            help: format!("kinds of section are {}", SECTIONS.join(", ")),
+                        }
+                    })?;
+                    match negated {
+                        true => self.excluded.push(i),
+                        false => self.wanted.push(i),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The query without what names sections (`section:…`, `kind:section`), which the sections'
+/// query has chosen its fields by; None when nothing else is left. A query left with only
+/// exclusions searches every section (`section:timeline -pool`).
+fn without_sections(ast: UserInputAst) -> Option<UserInputAst> {
+    fn strip(ast: UserInputAst) -> Option<UserInputAst> {
+        match ast {
+            UserInputAst::Clause(clauses) => {
+                let kept: Vec<_> = clauses
+                    .into_iter()
+                    .filter_map(|(occur, ast)| strip(ast).map(|ast| (occur, ast)))
+                    .collect();
+                (!kept.is_empty()).then_some(UserInputAst::Clause(kept))
+            }
+            UserInputAst::Boost(inner, boost) => {
+                strip(*inner).map(|inner| UserInputAst::Boost(Box::new(inner), boost))
+            }
+            UserInputAst::Leaf(leaf) => {
+                let names_sections = match leaf.as_ref() {
+                    UserInputLeaf::Set {
+                        field: Some(field), ..
+                    } => field == "section",
+                    leaf => matches!(
+                        leaf_field(leaf),
+                        Some(("section", _)) | Some(("kind", Some("section")))
+                    ),
+                };
+                (!names_sections).then_some(UserInputAst::Leaf(leaf))
+            }
+        }
+    }
+    match strip(ast)? {
+        UserInputAst::Clause(mut clauses)
+            if clauses
+                .iter()
+                .all(|(occur, _)| *occur == Some(GrammarOccur::MustNot)) =>
+        {
+            clauses.push((
+                Some(GrammarOccur::Must),
+                UserInputAst::Leaf(Box::new(UserInputLeaf::All)),
+            ));
+            Some(UserInputAst::Clause(clauses))
+        }
+        UserInputAst::Clause(mut clauses) if clauses.len() == 1 && clauses[0].0.is_none() => {
+            clauses.pop().map(|(_, ast)| ast)
+        }
+        other => Some(other),
+    }
 }
 
 /// Reads the ranked documents and makes hits of them, with snippets.
 pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results, SearchError> {
     let Built {
-        query,
+        parts,
         has_words,
-        sections,
         fuzzy,
         fields,
     } = ranked.built;
-    let generator = |field: Field, wanted: bool| match has_words && wanted {
-        true => SnippetGenerator::create(searcher, &query, field).map(Some),
+    let generator = |query: &BooleanQuery, field: Field| match has_words {
+        true => SnippetGenerator::create(searcher, query, field).map(Some),
         false => Ok(None),
     };
-    let snippets = Snippets {
-        body: generator(fields.body, true)?,
-        sections: generator(fields.section_body, sections)?,
-    };
-    let mut hits = Vec::with_capacity(ranked.addresses.len());
-    for (score, address) in ranked.addresses {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        hits.push(hit(&fields, &doc, score, &snippets, today));
+    let snippets: Vec<Snippets> = parts
+        .iter()
+        .map(|part| match &part.sections {
+            None => Ok(Snippets::Text(generator(&part.query, fields.body)?)),
+            Some(asked) => asked
+                .iter()
+                .map(|&i| {
+                    Ok((
+                        SECTIONS[i],
+                        generator(&part.query, fields.section_texts[i])?,
+                    ))
+                })
+                .collect::<tantivy::Result<_>>()
+                .map(Snippets::Sections),
+        })
+        .collect::<tantivy::Result<_>>()?;
+    let mut hits = Vec::with_capacity(ranked.top.len());
+    for top in ranked.top {
+        let doc: TantivyDocument = searcher.doc(top.address)?;
+        hits.push(hit(&fields, &doc, top.score, &snippets[top.part], today));
     }
     Ok(Results {
         total: ranked.total,
@@ -267,22 +499,23 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
 }
 
 /// The fields that hold every document's words (sections' words are also in their report's).
-fn text_fields(fields: &Fields) -> [Field; 3] {
-    [fields.title, fields.body, fields.category]
+fn text_fields(fields: &Fields) -> Vec<Field> {
+    vec![fields.title, fields.body, fields.category]
 }
 
-/// The fields that words without a field name are looked for in: [`text_fields`], and
-/// sections' text when the request searches sections.
-pub fn searched_fields(fields: &Fields, sections: bool) -> Vec<Field> {
-    let mut searched = text_fields(fields).to_vec();
-    if sections {
-        searched.push(fields.section_body);
+/// The fields whose dictionaries a request looks its words up in: [`text_fields`], and the
+/// text of the kinds of section it asks for.
+pub fn word_fields(fields: &Fields, request: &Request) -> Vec<Field> {
+    let mut searched = text_fields(fields);
+    let ast = query_grammar::parse_query(&request.text).ok();
+    if let Ok(Some(asked)) = asked_sections(request, ast.as_ref()) {
+        searched.extend(asked.iter().map(|&i| fields.section_texts[i]));
     }
     searched
 }
 
-fn parser(index: &Index, fields: &Fields, sections: bool) -> QueryParser {
-    let mut parser = QueryParser::for_index(index, searched_fields(fields, sections));
+fn parser(index: &Index, fields: &Fields, searched: &[Field]) -> QueryParser {
+    let mut parser = QueryParser::for_index(index, searched.to_vec());
     parser.set_field_boost(fields.title, 2.0);
     parser
 }
@@ -293,11 +526,11 @@ fn build_query(
     searcher: &Searcher,
     fields: &Fields,
     ast: UserInputAst,
-    sections: bool,
+    searched: &[Field],
     fuzzy: &mut Vec<String>,
 ) -> Result<Box<dyn Query>, SearchError> {
     let index = searcher.index();
-    let exact = parser(index, fields, sections);
+    let exact = parser(index, fields, searched);
     let clauses = match ast {
         UserInputAst::Clause(clauses) => clauses,
         single => vec![(None, single)],
@@ -314,9 +547,9 @@ fn build_query(
             .build_query_from_user_input_ast(UserInputAst::Clause(clauses))
             .map_err(query_error);
     }
-    let mut approximate = parser(index, fields, sections);
-    let mut long_words = parser(index, fields, sections);
-    for field in searched_fields(fields, sections) {
+    let mut approximate = parser(index, fields, searched);
+    let mut long_words = parser(index, fields, searched);
+    for &field in searched {
         approximate.set_field_fuzzy(field, false, 1, true);
         long_words.set_field_fuzzy(field, false, 2, true);
     }
@@ -387,34 +620,38 @@ fn is_unknown_word(
     Ok(true)
 }
 
-/// The user's query and the filters, all required; section documents only when asked for.
+/// The user's query and the filters, all required, over reports, lessons and actions (or the
+/// kinds asked for).
 fn combine(
     fields: &Fields,
     request: &Request,
-    user: Option<&dyn Query>,
-    sections: bool,
+    kinds: &[Kind],
+    user: Option<Box<dyn Query>>,
 ) -> BooleanQuery {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    match user {
-        Some(q) => clauses.push((Occur::Must, q.box_clone())),
-        None => clauses.push((Occur::Must, Box::new(AllQuery))),
-    }
-    let mut kinds: Vec<&str> = request.kinds.iter().map(|k| k.name()).collect();
+    clauses.push((Occur::Must, user.unwrap_or_else(|| Box::new(AllQuery))));
+    let mut kinds: Vec<String> = kinds.iter().map(|k| k.name().to_string()).collect();
     if request.open {
-        kinds = vec![Kind::Action.name()];
+        kinds = vec![Kind::Action.name().to_string()];
         clauses.push((Occur::Must, term(fields.state, "open")));
     }
-    if !sections {
-        clauses.push((Occur::MustNot, term(fields.kind, Kind::Section.name())));
+    if let Some(q) = any_of(fields.kind, &kinds) {
+        clauses.push((Occur::Must, q));
     }
+    clauses.extend(filters(fields, request));
+    BooleanQuery::new(clauses)
+}
+
+/// The request's filters, all required: severity, service, tag, team and dates.
+fn filters(fields: &Fields, request: &Request) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (field, values) in [
-        (fields.kind, kinds.iter().map(|s| s.to_string()).collect()),
-        (fields.severity, request.severities.clone()),
-        (fields.service, request.services.clone()),
-        (fields.tag, request.tags.clone()),
-        (fields.team, request.teams.clone()),
+        (fields.severity, &request.severities),
+        (fields.service, &request.services),
+        (fields.tag, &request.tags),
+        (fields.team, &request.teams),
     ] {
-        if let Some(q) = any_of(field, &values) {
+        if let Some(q) = any_of(field, values) {
             clauses.push((Occur::Must, q));
         }
     }
@@ -428,7 +665,7 @@ fn combine(
             Box::new(RangeQuery::new(bound(request.since), bound(request.until))),
         ));
     }
-    BooleanQuery::new(clauses)
+    clauses
 }
 
 fn term(field: Field, value: &str) -> Box<dyn Query> {
@@ -472,18 +709,6 @@ fn is_exact_filter(ast: &UserInputAst) -> bool {
             leaf_field(leaf).is_some_and(|(field, _)| EXACT_FIELDS.contains(&field))
         }
         _ => false,
-    }
-}
-
-/// Whether the query asks for section documents: `section:…` or `kind:section` anywhere.
-fn names_sections(ast: &UserInputAst) -> bool {
-    match ast {
-        UserInputAst::Clause(clauses) => clauses.iter().any(|(_, a)| names_sections(a)),
-        UserInputAst::Boost(inner, _) => names_sections(inner),
-        UserInputAst::Leaf(leaf) => matches!(
-            leaf_field(leaf),
-            Some(("section", _)) | Some(("kind", Some("section")))
-        ),
     }
 }
 
@@ -549,26 +774,8 @@ fn hit(
     let kind = string(doc, fields.kind)
         .and_then(|k| Kind::from_name(&k))
         .unwrap_or(Kind::Report);
-    let body = string(doc, fields.text).unwrap_or_default();
-    let generator = match kind {
-        Kind::Section => snippets.sections.as_ref(),
-        _ => snippets.body.as_ref(),
-    };
-    let (snippet, highlights, snippet_html) = match generator {
-        Some(generator) => {
-            let mut generator_snippet = generator.snippet(&body);
-            if generator_snippet.is_empty() {
-                lead(&body)
-            } else {
-                generator_snippet.set_snippet_prefix_postfix("<b>", "</b>");
-                let html = generator_snippet.to_html();
-                let fragment = generator_snippet.fragment().to_string();
-                let ranges = generator_snippet.highlighted().to_vec();
-                (fragment, ranges, html)
-            }
-        }
-        None => lead(&body),
-    };
+    let text = string(doc, fields.text).unwrap_or_default();
+    let url = string(doc, fields.url).unwrap_or_default();
     let date = doc
         .get_first(fields.date)
         .and_then(|v| v.as_datetime())
@@ -578,14 +785,14 @@ fn hit(
         .and_then(|v| v.as_datetime())
         .and_then(date_of);
     let state = string(doc, fields.state);
-    Hit {
+    let mut hit = Hit {
         kind: kind.name(),
         score,
         report_id: string(doc, fields.report).unwrap_or_default(),
         report_title: string(doc, fields.report_title).unwrap_or_default(),
         // Lessons and actions have only their text.
-        title: string(doc, fields.title).unwrap_or_else(|| body.clone()),
-        url: string(doc, fields.url).unwrap_or_default(),
+        title: string(doc, fields.title).unwrap_or_else(|| text.clone()),
+        url,
         date: date.map(day_text),
         severity: string(doc, fields.severity).unwrap_or_default(),
         services: strings(doc, fields.service),
@@ -593,14 +800,11 @@ fn hit(
         teams: strings(doc, fields.team),
         status: string(doc, fields.status).unwrap_or_default(),
         response: string(doc, fields.response),
-        snippet,
-        snippet_html,
-        highlights,
+        snippet: String::new(),
+        snippet_html: String::new(),
+        highlights: Vec::new(),
         detail: match kind {
-            Kind::Report => Detail::Report {},
-            Kind::Section => Detail::Section {
-                section: string(doc, fields.section),
-            },
+            Kind::Report | Kind::Section => Detail::Report {},
             Kind::Lesson => Detail::Lesson {
                 category: string(doc, fields.category),
             },
@@ -613,13 +817,80 @@ fn hit(
                 action_type: string(doc, fields.action_type),
             },
         },
-    }
+    };
+    let snippet = match snippets {
+        Snippets::Text(generator) => generator
+            .as_ref()
+            .and_then(|g| snippet(g, &text))
+            .unwrap_or_else(|| lead(&text)),
+        Snippets::Sections(generators) => {
+            let spans: Vec<SectionSpan> = doc
+                .get_all(fields.section_spans)
+                .filter_map(|v| v.as_str().and_then(SectionSpan::from_stored))
+                .filter(|span| text.get(span.range.clone()).is_some())
+                .collect();
+            let asked: Vec<(&SectionSpan, Option<&SnippetGenerator>)> = spans
+                .iter()
+                .filter_map(|span| {
+                    let (_, generator) = generators.iter().find(|(k, _)| *k == span.kind)?;
+                    Some((span, generator.as_ref()))
+                })
+                .collect();
+            // The first section of the kinds asked for that has the query's words, else the
+            // first of those kinds.
+            let best = asked
+                .iter()
+                .find_map(|(span, generator)| {
+                    let snippet = snippet(generator.as_ref()?, &text[span.range.clone()])?;
+                    Some((*span, snippet))
+                })
+                .or_else(|| {
+                    let (span, _) = asked.first()?;
+                    Some((*span, lead(&text[span.range.clone()])))
+                });
+            hit.kind = Kind::Section.name();
+            match best {
+                Some((span, snippet)) => {
+                    hit.title = span.title.clone();
+                    hit.url = format!("{}#{}", hit.url, span.anchor);
+                    hit.detail = Detail::Section {
+                        section: Some(span.kind.clone()),
+                    };
+                    snippet
+                }
+                None => {
+                    hit.detail = Detail::Section { section: None };
+                    lead(&text)
+                }
+            }
+        }
+    };
+    (hit.snippet, hit.highlights, hit.snippet_html) = snippet;
+    hit
 }
 
-/// Snippet makers for a query with words: sections' words are in a field of their own.
-struct Snippets {
-    body: Option<SnippetGenerator>,
-    sections: Option<SnippetGenerator>,
+/// Snippet makers for a query with words: the text's, or each asked kind of section's.
+enum Snippets {
+    Text(Option<SnippetGenerator>),
+    Sections(Vec<(&'static str, Option<SnippetGenerator>)>),
+}
+
+/// The part of `text` with the query's words, highlighted; None if it has none of them.
+fn snippet(
+    generator: &SnippetGenerator,
+    text: &str,
+) -> Option<(String, Vec<Range<usize>>, String)> {
+    let mut snippet = generator.snippet(text);
+    if snippet.is_empty() {
+        return None;
+    }
+    snippet.set_snippet_prefix_postfix("<b>", "</b>");
+    let html = snippet.to_html();
+    Some((
+        snippet.fragment().to_string(),
+        snippet.highlighted().to_vec(),
+        html,
+    ))
 }
 
 /// The start of a text as a snippet, when no word of the query is in it.
@@ -653,9 +924,15 @@ mod tests {
         query_grammar::parse_query(text).expect("valid")
     }
 
-    fn mentions_field(text: &str, field: &str) -> bool {
-        assert_eq!(field, "section");
-        names_sections(&parsed(text))
+    /// The kinds of section a query asks for, by name.
+    fn asked(text: &str, kinds: &[Kind]) -> Option<Vec<&'static str>> {
+        let request = Request {
+            kinds: kinds.to_vec(),
+            ..Request::default()
+        };
+        asked_sections(&request, Some(&parsed(text)))
+            .expect("known kinds")
+            .map(|asked| asked.into_iter().map(|i| SECTIONS[i]).collect())
     }
 
     #[test]
@@ -680,8 +957,50 @@ mod tests {
     }
 
     #[test]
-    fn field_mentions_are_found() {
-        assert!(mentions_field("+section:root_cause pool", "section"));
-        assert!(!mentions_field("sections pool", "section"));
+    fn the_kinds_of_section_asked_for_are_found() {
+        assert_eq!(asked("sections pool", &[]), None);
+        assert_eq!(asked("pool", &[Kind::Lesson]), None);
+        assert_eq!(
+            asked("+section:root_cause pool", &[]),
+            Some(vec!["root_cause"])
+        );
+        assert_eq!(
+            asked("(section:trigger OR section:root_cause) pool", &[]),
+            Some(vec!["trigger", "root_cause"])
+        );
+        let all_but_timeline: Vec<&str> =
+            SECTIONS.into_iter().filter(|k| *k != "timeline").collect();
+        assert_eq!(asked("-section:timeline pool", &[]), Some(all_but_timeline));
+        assert_eq!(asked("kind:section pool", &[]), Some(SECTIONS.to_vec()));
+        assert_eq!(asked("pool", &[Kind::Section]), Some(SECTIONS.to_vec()));
+        assert_eq!(asked("-kind:section pool", &[]), None);
+        let open = Request {
+            open: true,
+            ..Request::default()
+        };
+        let ast = parsed("section:root_cause pool");
+        assert_eq!(asked_sections(&open, Some(&ast)).ok(), Some(None));
+        let unknown = asked_sections(&Request::default(), Some(&parsed("section:rootcause")));
+        assert!(
+            matches!(&unknown, Err(SearchError::Query { help, .. }) if help.contains("root_cause")),
+            "an unknown kind of section is the user's to fix"
+        );
+    }
+
+    #[test]
+    fn what_names_sections_leaves_the_query() {
+        let stripped = |text: &str| without_sections(require_filters(text));
+        assert_eq!(stripped("section:root_cause pool"), Some(parsed("pool")));
+        assert_eq!(
+            stripped("kind:section \"replica lag\" -redis"),
+            Some(parsed("\"replica lag\" -redis"))
+        );
+        assert_eq!(stripped("section:root_cause"), None);
+        assert_eq!(
+            format!("{:?}", stripped("(section:a OR section:b) +pool")),
+            "Some((+pool))"
+        );
+        // Exclusions alone exclude from every section of the kinds asked for.
+        assert_eq!(stripped("section:timeline -pool"), Some(parsed("-pool +*")));
     }
 }

@@ -15,7 +15,7 @@ use rollbook_search::pack;
 use rollbook_search::schema::{Fields, Kind, parse_day};
 use rollbook_search::search::{self, Request, SearchError, Sort};
 use serde::{Deserialize, Serialize};
-use tantivy::query::{BooleanQuery, Query as _};
+use tantivy::query::Query as _;
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TokenStream as _;
 use tantivy::{Index, Searcher, TantivyDocument, Term};
@@ -129,7 +129,7 @@ impl Engine {
             Ok(built) => built,
             Err(e) => return failure(e),
         };
-        if let Some(need) = self.prefetch_postings(&built.query) {
+        if let Some(need) = self.prefetch_postings(&built) {
             return Answer::Need { need };
         }
         let ranked = match search::rank_built(&self.searcher, &request, built) {
@@ -138,8 +138,8 @@ impl Engine {
         };
         // Try to read the documents without fetching: what is missing is fetched together.
         self.directory.defer();
-        for (_, address) in &ranked.addresses {
-            let _ = self.searcher.doc::<TantivyDocument>(*address);
+        for top in &ranked.top {
+            let _ = self.searcher.doc::<TantivyDocument>(top.address);
         }
         let need = self.directory.deferred();
         if !need.is_empty() {
@@ -156,7 +156,7 @@ impl Engine {
     /// blocks of the query's words, which building the query reads.
     fn prefetch_words(&self, request: &Request) -> Option<Vec<String>> {
         self.directory.defer();
-        let fields = search::searched_fields(&self.fields, search::searches_sections(request));
+        let fields = search::word_fields(&self.fields, request);
         let mut analyzer = rollbook_search::analyzer::analyzer();
         let mut stream = analyzer.token_stream(&request.text);
         while stream.advance() {
@@ -168,10 +168,10 @@ impl Engine {
         Some(self.directory.deferred()).filter(|need| !need.is_empty())
     }
 
-    /// Then the postings of the built query's terms and the norms of their fields.
-    fn prefetch_postings(&self, query: &BooleanQuery) -> Option<Vec<String>> {
+    /// Then the postings of the built queries' terms and the norms of their fields.
+    fn prefetch_postings(&self, built: &search::Built) -> Option<Vec<String>> {
         self.directory.defer();
-        query.query_terms(&mut |term, positions| {
+        let mut read = |term: &Term, positions: bool| {
             let option = match positions {
                 true => IndexRecordOption::WithFreqsAndPositions,
                 false => IndexRecordOption::WithFreqs,
@@ -184,7 +184,10 @@ impl Engine {
                     let _ = inverted.read_postings_from_terminfo(&info, option);
                 }
             }
-        });
+        };
+        for query in built.queries() {
+            query.query_terms(&mut read);
+        }
         Some(self.directory.deferred()).filter(|need| !need.is_empty())
     }
 }
