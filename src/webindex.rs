@@ -37,6 +37,41 @@ pub const WORKER: &str = "search/worker.js";
 /// measurements); `ROLLBOOK_CHUNK_KB` overrides it for such measurements.
 const CHUNK_SIZE: usize = 16 * 1024;
 
+/// Bytes per chunk of the doc store, of which a query reads one block (16 KB of documents,
+/// about 6 KB in LZ4) per hit shown: small chunks hold little more than the block. At 10,000
+/// reports the first query's five excerpts cost 94 KiB in 16 KiB chunks, 34 KiB in 8 KiB
+/// chunks (5 requests) and 35 KiB in 4 KiB chunks (10 requests; `bench/browser.sh`).
+/// `ROLLBOOK_STORE_CHUNK_KB` overrides it.
+const STORE_CHUNK_SIZE: usize = 8 * 1024;
+
+/// The chunk size of each index file.
+struct ChunkSizes {
+    other: usize,
+    store: usize,
+}
+
+impl ChunkSizes {
+    fn from_env() -> ChunkSizes {
+        let kb = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|kb| kb.parse::<usize>().ok())
+                .map_or(default, |kb| kb.max(1) * 1024)
+        };
+        ChunkSizes {
+            other: kb("ROLLBOOK_CHUNK_KB", CHUNK_SIZE),
+            store: kb("ROLLBOOK_STORE_CHUNK_KB", STORE_CHUNK_SIZE),
+        }
+    }
+
+    fn of(&self, name: &str) -> usize {
+        match name.ends_with(".store") {
+            true => self.store,
+            false => self.other,
+        }
+    }
+}
+
 /// The engine, built by `crates/web/build.sh` (see its README) and committed.
 const ENGINE: &[u8] = include_bytes!("../crates/web/dist/engine.wasm");
 const WORKER_SOURCE: &str = include_str!("../crates/web/worker.js");
@@ -68,10 +103,7 @@ pub fn export_again(
     search_dir: &Path,
     cut: &mut Cut,
 ) -> anyhow::Result<Exported> {
-    let chunk_size = std::env::var("ROLLBOOK_CHUNK_KB")
-        .ok()
-        .and_then(|kb| kb.parse::<usize>().ok())
-        .map_or(CHUNK_SIZE, |kb| kb.max(1) * 1024);
+    let sizes = ChunkSizes::from_env();
     let web_dir = search_dir.join("web");
     std::fs::create_dir_all(&web_dir)
         .with_context(|| format!("cannot create {}", web_dir.display()))?;
@@ -91,7 +123,7 @@ pub fn export_again(
         .map(|name| match cut.files.get(name) {
             // meta.json is rewritten in place on every commit.
             Some(known) if name != "meta.json" => Ok(known.clone()),
-            _ => hash_file(&index_dir.join(name), name),
+            _ => hash_file(&index_dir.join(name), name, sizes.of(name)),
         })
         .collect::<anyhow::Result<_>>()?;
     // A file whose hash `cut` holds has its chunks already: the same name, the same bytes.
@@ -102,15 +134,14 @@ pub fn export_again(
                 .get(&file.name)
                 .is_none_or(|known| known.hash != file.hash)
         })
-        .flat_map(|file| tasks(file.chunks(chunk_size)).map(move |chunks| (file, chunks)))
+        .flat_map(|file| tasks(file.chunks()).map(move |chunks| (file, chunks)))
         .collect();
-    runs.par_iter().try_for_each(|(file, chunks)| {
-        cut_chunks(index_dir, file, chunks.clone(), chunk_size, &web_dir)
-    })?;
+    runs.par_iter()
+        .try_for_each(|(file, chunks)| cut_chunks(index_dir, file, chunks.clone(), &web_dir))?;
     for file in &files {
         cut.files.insert(file.name.clone(), file.clone());
     }
-    let chunks = files.iter().map(|f| f.chunks(chunk_size)).sum();
+    let chunks = files.iter().map(PackedFile::chunks).sum();
 
     let mut ranges = Vec::new();
     let mut data = Vec::new();
@@ -133,11 +164,7 @@ pub fn export_again(
             });
         }
     }
-    let manifest = Manifest {
-        chunk_size,
-        files,
-        ranges,
-    };
+    let manifest = Manifest { files, ranges };
     let packed = pack::compress(&pack::encode(&manifest, &data), SMALL_FILE_LEVEL);
     let pack_name = format!("open-{:016x}.bin", hash(&packed));
     std::fs::write(web_dir.join(&pack_name), &packed)?;
@@ -170,10 +197,11 @@ fn tasks(chunks: usize) -> impl Iterator<Item = Range<usize>> {
 
 /// A file's length and hash, read a piece at a time so that the store's tens of megabytes are
 /// never in memory at once.
-fn hash_file(path: &Path, name: &str) -> anyhow::Result<PackedFile> {
+fn hash_file(path: &Path, name: &str, chunk_size: usize) -> anyhow::Result<PackedFile> {
     let cannot_read = || format!("cannot read {}", path.display());
     let mut piece = vec![0; 256 * 1024];
     let mut hash = hash_more(HASH_START, pack::FORMAT);
+    hash = hash_more(hash, &(chunk_size as u64).to_le_bytes());
     let mut len = 0;
     let mut file = File::open(path).with_context(cannot_read)?;
     loop {
@@ -188,6 +216,7 @@ fn hash_file(path: &Path, name: &str) -> anyhow::Result<PackedFile> {
         name: name.to_string(),
         len,
         hash: format!("{hash:016x}"),
+        chunk_size,
     })
 }
 
@@ -196,9 +225,9 @@ fn cut_chunks(
     index_dir: &Path,
     file: &PackedFile,
     chunks: Range<usize>,
-    chunk_size: usize,
     web_dir: &Path,
 ) -> anyhow::Result<()> {
+    let chunk_size = file.chunk_size;
     let path = index_dir.join(&file.name);
     let cannot_read = || format!("cannot read {}", path.display());
     let mut piece = vec![0; chunk_size];
@@ -391,12 +420,13 @@ mod tests {
         let web = dir.path().join("web");
         std::fs::create_dir(&web).expect("web dir");
 
-        let file = hash_file(&path, "segment.store").expect("hash");
+        let file = hash_file(&path, "segment.store", chunk_size).expect("hash");
         assert_eq!(file.len, bytes.len());
-        // Named by the chunks' format, then the file's bytes.
-        let named = hash_more(hash_more(HASH_START, pack::FORMAT), &bytes);
+        // Named by the chunks' format and size, then the file's bytes.
+        let format = hash_more(HASH_START, pack::FORMAT);
+        let named = hash_more(hash_more(format, &1024u64.to_le_bytes()), &bytes);
         assert_eq!(file.hash, format!("{named:016x}"));
-        let runs: Vec<Range<usize>> = tasks(file.chunks(chunk_size)).collect();
+        let runs: Vec<Range<usize>> = tasks(file.chunks()).collect();
         assert_eq!(
             runs,
             [
@@ -407,10 +437,10 @@ mod tests {
         );
         // Cut out of order, as the threads may.
         for run in runs.iter().rev() {
-            cut_chunks(dir.path(), &file, run.clone(), chunk_size, &web).expect("cut");
+            cut_chunks(dir.path(), &file, run.clone(), &web).expect("cut");
         }
         let mut whole = Vec::new();
-        for i in 0..file.chunks(chunk_size) {
+        for i in 0..file.chunks() {
             let stored = std::fs::read(web.join(file.chunk_name(i))).expect("chunk");
             whole.extend(pack::decompress(&stored).expect("decompress"));
         }

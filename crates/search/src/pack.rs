@@ -14,8 +14,6 @@ const MAGIC: &[u8; 4] = b"RBW1";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
-    /// Bytes per chunk; the last chunk of a file may be shorter.
-    pub chunk_size: usize,
     pub files: Vec<PackedFile>,
     /// Parts of files whose bytes follow the manifest, in this order.
     pub ranges: Vec<Range>,
@@ -26,13 +24,15 @@ pub struct PackedFile {
     /// The file's name in the index directory, e.g. `meta.json` or `<segment>.term`.
     pub name: String,
     pub len: usize,
-    /// A hash of the file's bytes, which names its chunks.
+    /// A hash of the file's bytes and its chunk size, which names its chunks.
     pub hash: String,
+    /// Bytes per chunk; the last chunk may be shorter.
+    pub chunk_size: usize,
 }
 
 impl PackedFile {
-    pub fn chunks(&self, chunk_size: usize) -> usize {
-        self.len.div_ceil(chunk_size)
+    pub fn chunks(&self) -> usize {
+        self.len.div_ceil(self.chunk_size)
     }
 
     /// The file name of chunk `i`: the same name is always the same bytes.
@@ -151,11 +151,11 @@ mod tests {
     #[test]
     fn a_pack_decodes_to_what_was_encoded() {
         let manifest = Manifest {
-            chunk_size: 4,
             files: vec![PackedFile {
                 name: "meta.json".into(),
                 len: 6,
                 hash: "0123".into(),
+                chunk_size: 4,
             }],
             ranges: vec![
                 Range {
@@ -172,7 +172,7 @@ mod tests {
         };
         let pack = encode(&manifest, b"{}xy");
         let (decoded, ranges) = decode(&pack).expect("decodes");
-        assert_eq!(decoded.files[0].chunks(manifest.chunk_size), 2);
+        assert_eq!(decoded.files[0].chunks(), 2);
         assert_eq!(decoded.files[0].chunk_name(1), "0123-1.bin");
         assert_eq!(ranges[0].1, b"{}");
         assert_eq!(ranges[1], (manifest.ranges[1], &b"xy"[..]));
@@ -183,7 +183,6 @@ mod tests {
         assert!(decode(b"RBW0\0\0\0\0").is_err());
         let mut pack = encode(
             &Manifest {
-                chunk_size: 1,
                 files: vec![],
                 ranges: vec![Range {
                     file: 0,

@@ -139,10 +139,10 @@ impl Shared {
                 return Ok(bytes.slice(range.start - start..range.end - start));
             }
         }
-        let size = self.manifest.chunk_size;
         let packed_file = &self.manifest.files[file];
+        let size = packed_file.chunk_size;
         let (first, last) = (range.start / size, (range.end - 1) / size);
-        if last >= packed_file.chunks(size) {
+        if last >= packed_file.chunks() {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "read past the end of an index file",
