@@ -19,6 +19,9 @@ pub const DIR: &str = "search/index";
 /// peak memory is while rendering, after the writer is gone; this keeps indexing below it.
 const WRITER_BUDGET: usize = 40 * 1024 * 1024;
 
+/// How many reports' documents the writer is given before it must have indexed them.
+const REPORTS_PER_COMMIT: usize = 1000;
+
 /// Creates a fresh index in `dir` (which must be empty or missing) with every report.
 pub fn create(dir: &Path, reports: &[Report]) -> tantivy::Result<()> {
     std::fs::create_dir_all(dir)?;
@@ -29,13 +32,34 @@ pub fn create(dir: &Path, reports: &[Report]) -> tantivy::Result<()> {
     // Merging while indexing raised the build's peak memory by 60-90 MB; one merge at the end
     // costs less.
     writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
-    for report in reports {
-        add_report(&writer, &fields, report)?;
+    // Reports first, then lessons and actions. The browser then reads much less for a query:
+    // a word's postings in reports are one dense run of document numbers, and the `title`
+    // norms of the documents without a title one run of zeros, which compress to nothing.
+    // A commit every so many reports: the writer queues up to 10,000 documents, and as many
+    // reports (their text three times: body, sections, stored) would take 100 MB more.
+    // The segments in the order they were written, which the merge keeps.
+    let mut segments = Vec::new();
+    let mut commit = |writer: &mut IndexWriter| -> tantivy::Result<()> {
+        writer.commit()?;
+        for id in index.searchable_segment_ids()? {
+            if !segments.contains(&id) {
+                segments.push(id);
+            }
+        }
+        Ok(())
+    };
+    for batch in reports.chunks(REPORTS_PER_COMMIT) {
+        for report in batch {
+            add_report_document(&writer, &fields, report)?;
+        }
+        commit(&mut writer)?;
     }
-    writer.commit()?;
+    for report in reports {
+        add_lessons_and_actions(&writer, &fields, report)?;
+    }
+    commit(&mut writer)?;
     // One segment: the browser fetches each segment's dictionaries, norms and postings
     // separately, so a query over several costs a request and a block per segment per word.
-    let segments = index.searchable_segment_ids()?;
     if segments.len() > 1 {
         writer.merge(&segments).wait()?;
     }
@@ -56,46 +80,25 @@ pub fn delete_report(writer: &IndexWriter, fields: &Fields, id: &str) {
 /// Adds a report's documents: the report (with its sections' text in their kinds' fields),
 /// each lesson and action. The writer's threads tokenize the text.
 pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tantivy::Result<()> {
-    let url = report.url();
-    let ReportText { body, sections } = report_body(report);
-    // A lesson or action has no title but its text, which is its body: indexed twice, it
-    // would count twice and cost every query its postings and norms in both fields.
-    let common = |kind: Kind, key: String, title: Option<&str>, text: &str, url: String| {
-        let mut doc = TantivyDocument::new();
-        doc.add_text(fields.kind, kind.name());
-        doc.add_text(fields.key, key);
-        doc.add_text(fields.report, &report.id);
-        doc.add_text(fields.report_title, &report.meta.title);
-        if let Some(title) = title {
-            doc.add_text(fields.title, title);
-        }
-        doc.add_text(fields.body, text);
-        doc.add_text(fields.text, text);
-        doc.add_text(fields.url, url);
-        doc.add_date(fields.date, day(report.meta.date));
-        doc.add_text(fields.severity, &report.meta.severity);
-        for s in &report.meta.services {
-            doc.add_text(fields.service, s);
-        }
-        for t in &report.meta.tags {
-            doc.add_text(fields.tag, t);
-        }
-        for t in &report.meta.teams {
-            doc.add_text(fields.team, t);
-        }
-        doc.add_text(fields.status, report.meta.status.name());
-        if let Some(response) = report.meta.response {
-            doc.add_text(fields.response, response.name());
-        }
-        doc
-    };
+    add_report_document(writer, fields, report)?;
+    add_lessons_and_actions(writer, fields, report)
+}
 
-    let mut doc = common(
+/// Adds the report's own document.
+fn add_report_document(
+    writer: &IndexWriter,
+    fields: &Fields,
+    report: &Report,
+) -> tantivy::Result<()> {
+    let ReportText { body, sections } = report_body(report);
+    let mut doc = document(
+        fields,
+        report,
         Kind::Report,
         report.id.clone(),
         Some(&report.meta.title),
         &body,
-        url.clone(),
+        report.url(),
     );
     let mut kinds = Vec::new();
     for span in &sections {
@@ -110,8 +113,22 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         }
     }
     writer.add_document(doc)?;
+    Ok(())
+}
+
+/// Adds a document for each of the report's lessons and actions. A lesson or action has no
+/// title but its text, which is its body: indexed twice, it would count twice and cost every
+/// query its postings and norms in both fields.
+fn add_lessons_and_actions(
+    writer: &IndexWriter,
+    fields: &Fields,
+    report: &Report,
+) -> tantivy::Result<()> {
+    let url = report.url();
     for lesson in &report.lessons {
-        let mut doc = common(
+        let mut doc = document(
+            fields,
+            report,
             Kind::Lesson,
             format!("{}#{}", report.id, lesson.anchor),
             None,
@@ -124,7 +141,9 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         writer.add_document(doc)?;
     }
     for action in &report.actions {
-        let mut doc = common(
+        let mut doc = document(
+            fields,
+            report,
             Kind::Action,
             format!("{}#{}", report.id, action.anchor),
             None,
@@ -147,6 +166,46 @@ pub fn add_report(writer: &IndexWriter, fields: &Fields, report: &Report) -> tan
         writer.add_document(doc)?;
     }
     Ok(())
+}
+
+/// A document with what every kind carries: its report's id, title, url, date, severity,
+/// services, tags, teams, status and response.
+fn document(
+    fields: &Fields,
+    report: &Report,
+    kind: Kind,
+    key: String,
+    title: Option<&str>,
+    text: &str,
+    url: String,
+) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_text(fields.kind, kind.name());
+    doc.add_text(fields.key, key);
+    doc.add_text(fields.report, &report.id);
+    doc.add_text(fields.report_title, &report.meta.title);
+    if let Some(title) = title {
+        doc.add_text(fields.title, title);
+    }
+    doc.add_text(fields.body, text);
+    doc.add_text(fields.text, text);
+    doc.add_text(fields.url, url);
+    doc.add_date(fields.date, day(report.meta.date));
+    doc.add_text(fields.severity, &report.meta.severity);
+    for s in &report.meta.services {
+        doc.add_text(fields.service, s);
+    }
+    for t in &report.meta.tags {
+        doc.add_text(fields.tag, t);
+    }
+    for t in &report.meta.teams {
+        doc.add_text(fields.team, t);
+    }
+    doc.add_text(fields.status, report.meta.status.name());
+    if let Some(response) = report.meta.response {
+        doc.add_text(fields.response, response.name());
+    }
+    doc
 }
 
 /// The `title` and `body` of a report's own document. Related reports tokenize the same text
