@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use rayon::prelude::*;
-use rollbook_search::pack::{self, Manifest, PackedFile};
+use rollbook_search::pack::{self, Layout, Manifest, PackedFile};
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
 use tantivy::directory::{
     DirectoryLock, FileHandle, Lock, MmapDirectory, OwnedBytes, WatchCallback, WatchHandle,
@@ -37,39 +37,46 @@ pub const WORKER: &str = "search/worker.js";
 /// measurements); `ROLLBOOK_CHUNK_KB` overrides it for such measurements.
 const CHUNK_SIZE: usize = 16 * 1024;
 
-/// Bytes per chunk of the doc store, of which a query reads one block (16 KB of documents,
-/// about 6 KB in LZ4) per hit shown: small chunks hold little more than the block. At 10,000
-/// reports the first query's five excerpts cost 94 KiB in 16 KiB chunks, 34 KiB in 8 KiB
-/// chunks (5 requests) and 35 KiB in 4 KiB chunks (10 requests; `bench/browser.sh`).
-/// `ROLLBOOK_STORE_CHUNK_KB` overrides it.
-const STORE_CHUNK_SIZE: usize = 8 * 1024;
-
-/// The chunk size of each index file.
+/// How each file is cut: the doc stores at their blocks ([`Layout::Blocks`]: a hit shown
+/// costs one request of just its block, about 6 KB), other files in fixed-size chunks. At
+/// 10,000 reports the first query's five excerpts cost 94 KiB in 16 KiB chunks and 34 KiB
+/// in 8 KiB chunks (9 requests), as a block of 6 KB mostly straddles two of them
+/// (`bench/browser.sh`). `ROLLBOOK_STORE_CHUNK_KB` cuts the stores in fixed chunks of that
+/// size instead, for such measurements.
 struct ChunkSizes {
     other: usize,
-    store: usize,
+    /// `None`: at the blocks.
+    store: Option<usize>,
 }
 
 impl ChunkSizes {
     fn from_env() -> ChunkSizes {
-        let kb = |name: &str, default: usize| {
+        let kb = |name: &str| {
             std::env::var(name)
                 .ok()
                 .and_then(|kb| kb.parse::<usize>().ok())
-                .map_or(default, |kb| kb.max(1) * 1024)
+                .map(|kb| kb.max(1) * 1024)
         };
         ChunkSizes {
-            other: kb("ROLLBOOK_CHUNK_KB", CHUNK_SIZE),
-            store: kb("ROLLBOOK_STORE_CHUNK_KB", STORE_CHUNK_SIZE),
+            other: kb("ROLLBOOK_CHUNK_KB").unwrap_or(CHUNK_SIZE),
+            store: kb("ROLLBOOK_STORE_CHUNK_KB"),
         }
     }
 
-    fn of(&self, name: &str) -> usize {
-        match name.ends_with(".store") {
-            true => self.store,
-            false => self.other,
+    /// How the file `name` is cut, given the blocks of the stores that have them.
+    fn of(&self, name: &str, blocks: &HashMap<String, Vec<Range<usize>>>) -> Layout {
+        match (is_store(name), self.store, blocks.get(name)) {
+            (true, None, Some(blocks)) => Layout::Blocks {
+                count: blocks.len(),
+            },
+            (true, Some(size), _) => Layout::Fixed { size },
+            _ => Layout::Fixed { size: self.other },
         }
     }
+}
+
+fn is_store(name: &str) -> bool {
+    name.ends_with(".store")
 }
 
 /// The engine, built by `crates/web/build.sh` (see its README) and committed.
@@ -108,36 +115,47 @@ pub fn export_again(
     std::fs::create_dir_all(&web_dir)
         .with_context(|| format!("cannot create {}", web_dir.display()))?;
 
-    let reads = record_open(index_dir)?;
     let mut names: Vec<String> = std::fs::read_dir(index_dir)?
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .filter(|name| !name.starts_with('.'))
         .collect();
     names.sort();
+    // meta.json is rewritten in place on every commit; other files keep their bytes.
+    let known = |name: &str| cut.files.get(name).filter(|_| name != "meta.json");
+    let recorded = record(index_dir, |name| {
+        sizes.store.is_none() && known(name).is_none()
+    })?;
 
     // Hash the files first (a chunk's name holds its file's hash), then cut them: the store's
     // thousands of chunks are shared out between the threads, not cut by one.
     let files: Vec<PackedFile> = names
         .par_iter()
-        .map(|name| match cut.files.get(name) {
-            // meta.json is rewritten in place on every commit.
-            Some(known) if name != "meta.json" => Ok(known.clone()),
-            _ => hash_file(&index_dir.join(name), name, sizes.of(name)),
+        .map(|name| match known(name) {
+            Some(known) => Ok(known.clone()),
+            None => hash_file(
+                &index_dir.join(name),
+                name,
+                sizes.of(name, &recorded.blocks),
+            ),
         })
         .collect::<anyhow::Result<_>>()?;
     // A file whose hash `cut` holds has its chunks already: the same name, the same bytes.
-    let runs: Vec<(&PackedFile, Range<usize>)> = files
+    let pieces: Vec<(&PackedFile, Vec<Range<usize>>)> = files
         .iter()
         .filter(|file| {
             cut.files
                 .get(&file.name)
                 .is_none_or(|known| known.hash != file.hash)
         })
-        .flat_map(|file| tasks(file.chunks()).map(move |chunks| (file, chunks)))
+        .map(|file| (file, pieces(file, &recorded.blocks)))
+        .collect();
+    let runs: Vec<(&PackedFile, &[Range<usize>])> = pieces
+        .iter()
+        .flat_map(|(file, pieces)| pieces.chunks(CHUNKS_PER_TASK).map(move |run| (*file, run)))
         .collect();
     runs.par_iter()
-        .try_for_each(|(file, chunks)| cut_chunks(index_dir, file, chunks.clone(), &web_dir))?;
+        .try_for_each(|(file, run)| cut_chunks(index_dir, file, run, &web_dir))?;
     for file in &files {
         cut.files.insert(file.name.clone(), file.clone());
     }
@@ -146,7 +164,7 @@ pub fn export_again(
     let mut ranges = Vec::new();
     let mut data = Vec::new();
     for (file_number, name) in names.iter().enumerate() {
-        let Some(read) = reads.get(name) else {
+        let Some(read) = recorded.opened.get(name) else {
             continue;
         };
         let path = index_dir.join(name);
@@ -188,20 +206,26 @@ pub fn export_again(
 /// keep every thread busy on the store's thousands of chunks, few handles.
 const CHUNKS_PER_TASK: usize = 64;
 
-/// The chunk numbers of a file of `chunks` chunks, in runs of at most [`CHUNKS_PER_TASK`].
-fn tasks(chunks: usize) -> impl Iterator<Item = Range<usize>> {
-    (0..chunks)
-        .step_by(CHUNKS_PER_TASK)
-        .map(move |first| first..(first + CHUNKS_PER_TASK).min(chunks))
+/// The byte ranges of `file`'s chunks, in order.
+fn pieces(file: &PackedFile, blocks: &HashMap<String, Vec<Range<usize>>>) -> Vec<Range<usize>> {
+    match file.layout {
+        Layout::Fixed { size } => (0..file.chunks())
+            .map(|i| i * size..((i + 1) * size).min(file.len))
+            .collect(),
+        Layout::Blocks { .. } => blocks.get(&file.name).cloned().unwrap_or_default(),
+    }
 }
 
 /// A file's length and hash, read a piece at a time so that the store's tens of megabytes are
 /// never in memory at once.
-fn hash_file(path: &Path, name: &str, chunk_size: usize) -> anyhow::Result<PackedFile> {
+fn hash_file(path: &Path, name: &str, layout: Layout) -> anyhow::Result<PackedFile> {
     let cannot_read = || format!("cannot read {}", path.display());
     let mut piece = vec![0; 256 * 1024];
     let mut hash = hash_more(HASH_START, pack::FORMAT);
-    hash = hash_more(hash, &(chunk_size as u64).to_le_bytes());
+    hash = match layout {
+        Layout::Fixed { size } => hash_more(hash, &(size as u64).to_le_bytes()),
+        Layout::Blocks { .. } => hash_more(hash, b"blocks"),
+    };
     let mut len = 0;
     let mut file = File::open(path).with_context(cannot_read)?;
     loop {
@@ -216,30 +240,38 @@ fn hash_file(path: &Path, name: &str, chunk_size: usize) -> anyhow::Result<Packe
         name: name.to_string(),
         len,
         hash: format!("{hash:016x}"),
-        chunk_size,
+        layout,
     })
 }
 
-/// Writes chunks `chunks` of `file` (in `index_dir`), compressed, into `web_dir`.
+/// Writes the chunks of `file` (in `index_dir`) at byte ranges `run`, in order and
+/// compressed, into `web_dir`.
 fn cut_chunks(
     index_dir: &Path,
     file: &PackedFile,
-    chunks: Range<usize>,
+    run: &[Range<usize>],
     web_dir: &Path,
 ) -> anyhow::Result<()> {
-    let chunk_size = file.chunk_size;
     let path = index_dir.join(&file.name);
     let cannot_read = || format!("cannot read {}", path.display());
-    let mut piece = vec![0; chunk_size];
+    let mut piece = Vec::new();
     let mut source = File::open(&path).with_context(cannot_read)?;
-    source
-        .seek(SeekFrom::Start((chunks.start * chunk_size) as u64))
-        .with_context(cannot_read)?;
+    let mut at = None;
     let level = level(file);
-    for i in chunks {
+    for range in run {
+        if at != Some(range.start) {
+            source
+                .seek(SeekFrom::Start(range.start as u64))
+                .with_context(cannot_read)?;
+        }
+        piece.resize(range.len(), 0);
         let n = read_full(&mut source, &mut piece).with_context(cannot_read)?;
-        let target = web_dir.join(file.chunk_name(i));
-        std::fs::write(&target, pack::compress(&piece[..n], level))
+        if n < range.len() {
+            anyhow::bail!("{} is shorter than its index says", path.display());
+        }
+        at = Some(range.end);
+        let target = web_dir.join(file.chunk_name(range.start));
+        std::fs::write(&target, pack::compress(&piece, level))
             .with_context(|| format!("cannot write {}", target.display()))?;
     }
     Ok(())
@@ -286,8 +318,22 @@ fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
     out
 }
 
-/// Every byte range that opening the index reads, by file name.
-fn record_open(index_dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<Range<usize>>>> {
+/// What the pack and the cutting need to know of the index, read through a [`Recording`].
+struct Recorded {
+    /// Every byte range that opening the index reads, by file name.
+    opened: BTreeMap<String, Vec<Range<usize>>>,
+    /// The compressed blocks of the doc stores asked for, in order, by file name; a store
+    /// whose blocks do not tile its data is not here, and is cut in fixed chunks.
+    blocks: HashMap<String, Vec<Range<usize>>>,
+}
+
+/// Documents a task reads to find its part of a doc store's blocks.
+const DOCS_PER_TASK: u32 = 8192;
+
+/// Opens the index the way the engine does, noting what that reads, then reads every
+/// document of each store that `wanted` names: with a cache of one block, each block is read
+/// once, at the range the store's skip index gives, which is what the engine will read.
+fn record(index_dir: &Path, wanted: impl Fn(&str) -> bool) -> anyhow::Result<Recorded> {
     let recording = Recording {
         inner: MmapDirectory::open(index_dir)
             .with_context(|| format!("cannot open the index in {}", index_dir.display()))?,
@@ -295,18 +341,63 @@ fn record_open(index_dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<Range<us
     };
     let reads = Arc::clone(&recording.reads);
     let index = Index::open(recording).context("cannot open the index to pack it")?;
-    pack::open(&index).context("cannot open the index to pack it")?;
-    let reads = reads
+    let searcher = pack::open(&index).context("cannot open the index to pack it")?;
+    let opened = by_file(take(&reads));
+
+    let mut tasks = Vec::new();
+    for segment in searcher.segment_readers() {
+        let name = format!("{}.store", segment.segment_id().uuid_string());
+        if !wanted(&name) {
+            continue;
+        }
+        let docs = segment.max_doc();
+        for first in (0..docs).step_by(DOCS_PER_TASK as usize) {
+            let store = segment
+                .get_store_reader(1)
+                .context("cannot open the index to pack it")?;
+            tasks.push((store, first..(first + DOCS_PER_TASK).min(docs)));
+        }
+    }
+    // What opening the stores read is not a block.
+    take(&reads);
+    tasks.par_iter().try_for_each(|(store, docs)| {
+        docs.clone()
+            .try_for_each(|doc| store.get_document_bytes(doc).map(drop))
+    })?;
+    let blocks = by_file(take(&reads))
+        .into_iter()
+        .filter(|(name, _)| is_store(name))
+        .filter_map(|(name, mut blocks)| {
+            blocks.sort_by_key(|block| block.start);
+            blocks.dedup();
+            tiles(&blocks).then_some((name, blocks))
+        })
+        .collect();
+    Ok(Recorded { opened, blocks })
+}
+
+/// Whether `blocks` follow one another from the file's start, with no gap or overlap.
+fn tiles(blocks: &[Range<usize>]) -> bool {
+    blocks.first().is_some_and(|first| first.start == 0)
+        && blocks.windows(2).all(|pair| pair[0].end == pair[1].start)
+}
+
+fn take(reads: &Reads) -> Vec<(PathBuf, Range<usize>)> {
+    reads
         .lock()
-        .map_err(|_| anyhow::anyhow!("recording failed"))?;
+        .map(|mut reads| std::mem::take(&mut *reads))
+        .unwrap_or_default()
+}
+
+fn by_file(reads: Vec<(PathBuf, Range<usize>)>) -> BTreeMap<String, Vec<Range<usize>>> {
     let mut by_file: BTreeMap<String, Vec<Range<usize>>> = BTreeMap::new();
-    for (path, range) in reads.iter() {
+    for (path, range) in reads {
         by_file
             .entry(path.to_string_lossy().into_owned())
             .or_default()
-            .push(range.clone());
+            .push(range);
     }
-    Ok(by_file)
+    by_file
 }
 
 type Reads = Arc<Mutex<Vec<(PathBuf, Range<usize>)>>>;
@@ -420,32 +511,73 @@ mod tests {
         let web = dir.path().join("web");
         std::fs::create_dir(&web).expect("web dir");
 
-        let file = hash_file(&path, "segment.store", chunk_size).expect("hash");
+        let file =
+            hash_file(&path, "segment.store", Layout::Fixed { size: chunk_size }).expect("hash");
         assert_eq!(file.len, bytes.len());
         // Named by the chunks' format and size, then the file's bytes.
         let format = hash_more(HASH_START, pack::FORMAT);
         let named = hash_more(hash_more(format, &1024u64.to_le_bytes()), &bytes);
         assert_eq!(file.hash, format!("{named:016x}"));
-        let runs: Vec<Range<usize>> = tasks(file.chunks()).collect();
-        assert_eq!(
-            runs,
-            [
-                0..CHUNKS_PER_TASK,
-                CHUNKS_PER_TASK..2 * CHUNKS_PER_TASK,
-                2 * CHUNKS_PER_TASK..2 * CHUNKS_PER_TASK + 4
-            ]
-        );
+        let pieces = pieces(&file, &HashMap::new());
+        assert_eq!(pieces.len(), 2 * CHUNKS_PER_TASK + 4);
+        assert_eq!(pieces[3], 3 * chunk_size..4 * chunk_size);
+        let runs: Vec<&[Range<usize>]> = pieces.chunks(CHUNKS_PER_TASK).collect();
+        assert_eq!(runs.len(), 3);
         // Cut out of order, as the threads may.
         for run in runs.iter().rev() {
-            cut_chunks(dir.path(), &file, run.clone(), &web).expect("cut");
+            cut_chunks(dir.path(), &file, run, &web).expect("cut");
         }
         let mut whole = Vec::new();
-        for i in 0..file.chunks() {
-            let stored = std::fs::read(web.join(file.chunk_name(i))).expect("chunk");
+        for piece in &pieces {
+            let stored = std::fs::read(web.join(file.chunk_name(piece.start))).expect("chunk");
             whole.extend(pack::decompress(&stored).expect("decompress"));
         }
         assert_eq!(whole, bytes);
-        assert!(tasks(0).next().is_none());
+    }
+
+    #[test]
+    fn a_store_is_cut_at_its_blocks_and_its_tail_left_to_the_pack() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bytes: Vec<u8> = (0..10_000usize).map(|i| (i * 13 % 241) as u8).collect();
+        std::fs::write(dir.path().join("s.store"), &bytes).expect("write");
+        let web = dir.path().join("web");
+        std::fs::create_dir(&web).expect("web dir");
+        let blocks = HashMap::from([("s.store".to_string(), vec![0..3000, 3000..7100])]);
+        let sizes = ChunkSizes {
+            other: 4096,
+            store: None,
+        };
+        let layout = sizes.of("s.store", &blocks);
+        assert_eq!(layout, Layout::Blocks { count: 2 });
+        assert_eq!(sizes.of("s.idx", &blocks), Layout::Fixed { size: 4096 });
+        assert_eq!(sizes.of("t.store", &blocks), Layout::Fixed { size: 4096 });
+        let file = hash_file(&dir.path().join("s.store"), "s.store", layout).expect("hash");
+        let pieces = pieces(&file, &blocks);
+        cut_chunks(dir.path(), &file, &pieces, &web).expect("cut");
+        let chunk = |start: usize| {
+            pack::decompress(&std::fs::read(web.join(file.chunk_name(start))).expect("chunk"))
+                .expect("decompress")
+        };
+        assert_eq!(chunk(0), bytes[..3000]);
+        assert_eq!(chunk(3000), bytes[3000..7100]);
+        assert_eq!(std::fs::read_dir(&web).expect("web").count(), 2);
+        // The same bytes cut at fixed sizes are other chunks.
+        let fixed = hash_file(
+            &dir.path().join("s.store"),
+            "s.store",
+            Layout::Fixed { size: 3000 },
+        )
+        .expect("hash");
+        assert_ne!(fixed.hash, file.hash);
+    }
+
+    #[test]
+    fn blocks_must_follow_one_another_from_the_start() {
+        assert!(tiles(&[0..10, 10..25]));
+        assert!(!tiles(&[1..10, 10..25]));
+        assert!(!tiles(&[0..10, 12..25]));
+        assert!(!tiles(&[0..10, 5..25]));
+        assert!(!tiles(&[]));
     }
 
     #[test]

@@ -10,12 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::TestSite;
+use rollbook_search::pack::{self, Layout};
 use rollbook_web::{Answer, Engine, Query};
 use serde_json::Value;
 
 struct Opened {
     engine: Engine,
     web: PathBuf,
+    pack: PathBuf,
     /// Chunks the engine had to fetch one at a time.
     synchronous: Arc<AtomicUsize>,
 }
@@ -40,10 +42,11 @@ fn open(site: &TestSite) -> Opened {
             std::fs::read(web.join(name))
         })
     };
-    let engine = Engine::open(&std::fs::read(pack).expect("read pack"), fetch).expect("opens");
+    let engine = Engine::open(&std::fs::read(&pack).expect("read pack"), fetch).expect("opens");
     Opened {
         engine,
         web,
+        pack,
         synchronous,
     }
 }
@@ -51,18 +54,26 @@ fn open(site: &TestSite) -> Opened {
 /// Asks until the engine answers, fetching what it needs the way worker.js does; the answer
 /// as JSON and the number of rounds of parallel fetches.
 fn ask(opened: &Opened, query: &Query) -> (Value, usize) {
-    for round in 0..8 {
+    let (answer, fetched) = ask_fetching(opened, query);
+    (answer, fetched.len())
+}
+
+/// [`ask`], with the chunks fetched in each round.
+fn ask_fetching(opened: &Opened, query: &Query) -> (Value, Vec<Vec<String>>) {
+    let mut rounds = Vec::new();
+    for _ in 0..8 {
         match opened.engine.query(query) {
             Answer::Need { need } => {
-                for name in need {
-                    let stored = std::fs::read(opened.web.join(&name)).expect("chunk exists");
+                for name in &need {
+                    let stored = std::fs::read(opened.web.join(name)).expect("chunk exists");
                     opened
                         .engine
-                        .put(&name, &stored)
+                        .put(name, &stored)
                         .expect("chunk decompresses");
                 }
+                rounds.push(need);
             }
-            answer => return (serde_json::to_value(&answer).expect("json"), round),
+            answer => return (serde_json::to_value(&answer).expect("json"), rounds),
         }
     }
     panic!("the engine kept asking for chunks");
@@ -164,14 +175,95 @@ fn the_engine_gives_the_command_lines_hits_in_its_order() {
 fn a_query_fetches_in_a_few_parallel_rounds_and_nothing_one_by_one() {
     let site = TestSite::fixture("search");
     site.build().assert_code(0);
+    // Words with typos too: the postings of the words near them are read ahead.
+    for text in ["replicas fallback", "replcas falback"] {
+        let opened = open(&site);
+        let (answer, rounds) = ask(&opened, &query(text));
+        assert_eq!(answer["ok"], true, "{answer}");
+        assert!(!hits(&answer["results"]).is_empty(), "{text}: {answer}");
+        assert!(rounds <= 3, "{text}: {rounds} rounds");
+        assert_eq!(opened.synchronous.load(Ordering::SeqCst), 0, "{text}");
+        // Asked again, everything is here.
+        let (_, rounds) = ask(&opened, &query(text));
+        assert_eq!(rounds, 0);
+    }
+    let (answer, _) = ask(&open(&site), &query("replcas falback"));
+    assert_eq!(
+        answer["results"]["fuzzy"],
+        serde_json::json!(["replcas", "falback"])
+    );
+}
+
+#[test]
+fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
+    let site = TestSite::fixture("search");
+    // Enough reports for a doc store of several blocks (16 KB of documents each).
+    for n in 0..40 {
+        let words: Vec<String> = (0..300)
+            .map(|w| format!("w{}", (n * 7919 + w * 104_729) % 5003))
+            .collect();
+        site.write(
+            &format!("content/2021-01-{:02}-filler-{n}.md", n % 28 + 1),
+            &format!(
+                "+++\ntitle = \"Filler {n} pool\"\ndate = 2021-01-{:02}\nseverity = \"low\"\n+++\n\n\
+                 ## Summary\n\nThe pool of filler {n}: {}.\n",
+                n % 28 + 1,
+                words.join(" ")
+            ),
+        );
+    }
+    site.build().assert_code(0);
     let opened = open(&site);
-    let (answer, rounds) = ask(&opened, &query("replicas fallback"));
-    assert_eq!(answer["ok"], true, "{answer}");
-    assert!(rounds <= 3, "{rounds} rounds");
-    assert_eq!(opened.synchronous.load(Ordering::SeqCst), 0);
-    // Asked again, everything is here.
-    let (_, rounds) = ask(&opened, &query("replicas fallback"));
-    assert_eq!(rounds, 0);
+    let pack = std::fs::read(&opened.pack).expect("read pack");
+    let pack = pack::decompress(&pack).expect("pack decompresses");
+    let (manifest, _) = pack::decode(&pack).expect("pack decodes");
+    let store = manifest
+        .files
+        .iter()
+        .find(|f| f.name.ends_with(".store"))
+        .expect("a doc store");
+    let Layout::Blocks { count } = store.layout else {
+        panic!("the store is cut at fixed sizes: {:?}", store.layout);
+    };
+    let on_disk: Vec<String> = std::fs::read_dir(&opened.web)
+        .expect("search/web")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&store.hash))
+        .collect();
+    assert_eq!(on_disk.len(), count);
+    assert!(
+        count >= 4,
+        "the fixture's store has {count} blocks: too few to tell"
+    );
+
+    let mut shown = 0;
+    for (text, limit) in [("pool", 1), ("replicas", 2), ("migration", 3)] {
+        // Each on a new engine, which has none of the blocks yet.
+        let opened = open(&site);
+        let (answer, rounds) = ask_fetching(
+            &opened,
+            &Query {
+                limit: Some(limit),
+                ..query(text)
+            },
+        );
+        assert_eq!(answer["ok"], true, "{answer}");
+        let hits = answer["results"]["hits"].as_array().expect("hits").len();
+        assert!(hits > 0, "{text}: no hits");
+        shown += hits;
+        let blocks: Vec<&String> = rounds
+            .iter()
+            .flatten()
+            .filter(|name| name.starts_with(&store.hash))
+            .collect();
+        assert!(
+            !blocks.is_empty() && blocks.len() <= hits,
+            "{text}: {hits} hits, store chunks {blocks:?}"
+        );
+        assert_eq!(opened.synchronous.load(Ordering::SeqCst), 0);
+    }
+    assert!(shown >= 4);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The index as the browser reads it. `rollbook build` cuts every file of the index into
-//! chunks of a fixed size, each a file named by a hash of its bytes (so that a host may let
-//! browsers cache it forever), and packs what opening the index reads (the meta, the files'
+//! chunks (of a fixed size, or the doc store at its blocks: [`Layout`]), each a file named by
+//! a hash of its file's bytes (so that a host may let browsers cache it forever), and packs what opening the index reads (the meta, the files'
 //! footers, the term dictionaries' block indexes…) into one file fetched first. A query then
 //! fetches only the chunks that hold its words' blocks, postings and documents.
 //!
@@ -24,20 +24,42 @@ pub struct PackedFile {
     /// The file's name in the index directory, e.g. `meta.json` or `<segment>.term`.
     pub name: String,
     pub len: usize,
-    /// A hash of the file's bytes and its chunk size, which names its chunks.
+    /// A hash of the file's bytes and its layout, which names its chunks.
     pub hash: String,
-    /// Bytes per chunk; the last chunk may be shorter.
-    pub chunk_size: usize,
+    pub layout: Layout,
+}
+
+/// How a file is cut into chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// Chunk `i` holds the file's bytes from `i * size`, `size` of them (the last may be
+    /// shorter).
+    Fixed { size: usize },
+    /// A doc store, a chunk per compressed block, named by the block's first byte. tantivy
+    /// reads a block whole, at the range the store's skip index gives (which is in the open
+    /// pack), so a hit shown costs one chunk of just its block, and the manifest needs no
+    /// table of where chunks start. The skip index and footer after the blocks are only in
+    /// the pack.
+    Blocks { count: usize },
 }
 
 impl PackedFile {
     pub fn chunks(&self) -> usize {
-        self.len.div_ceil(self.chunk_size)
+        match self.layout {
+            Layout::Fixed { size } => self.len.div_ceil(size),
+            Layout::Blocks { count } => count,
+        }
     }
 
-    /// The file name of chunk `i`: the same name is always the same bytes.
-    pub fn chunk_name(&self, i: usize) -> String {
-        format!("{}-{i}.bin", self.hash)
+    /// The file name of the chunk that starts at byte `start`: chunk `start / size` of a
+    /// [`Layout::Fixed`] file, the block at `start` of a [`Layout::Blocks`] one. The same
+    /// name is always the same bytes.
+    pub fn chunk_name(&self, start: usize) -> String {
+        match self.layout {
+            Layout::Fixed { size } => format!("{}-{}.bin", self.hash, start / size),
+            Layout::Blocks { .. } => format!("{}-{start}.bin", self.hash),
+        }
     }
 }
 
@@ -155,7 +177,7 @@ mod tests {
                 name: "meta.json".into(),
                 len: 6,
                 hash: "0123".into(),
-                chunk_size: 4,
+                layout: Layout::Fixed { size: 4 },
             }],
             ranges: vec![
                 Range {
@@ -173,7 +195,13 @@ mod tests {
         let pack = encode(&manifest, b"{}xy");
         let (decoded, ranges) = decode(&pack).expect("decodes");
         assert_eq!(decoded.files[0].chunks(), 2);
-        assert_eq!(decoded.files[0].chunk_name(1), "0123-1.bin");
+        assert_eq!(decoded.files[0].chunk_name(4), "0123-1.bin");
+        let blocks = PackedFile {
+            layout: Layout::Blocks { count: 3 },
+            ..decoded.files[0].clone()
+        };
+        assert_eq!(blocks.chunks(), 3);
+        assert_eq!(blocks.chunk_name(4), "0123-4.bin");
         assert_eq!(ranges[0].1, b"{}");
         assert_eq!(ranges[1], (manifest.ranges[1], &b"xy"[..]));
     }

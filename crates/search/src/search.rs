@@ -155,6 +155,10 @@ pub struct Built {
     /// Whether the query has words, and so scores and snippets.
     pub has_words: bool,
     pub fuzzy: Vec<String>,
+    /// The terms of `fuzzy`, each with the typos allowed: the query reads the postings of
+    /// the dictionary's words near them, which `query_terms` of [`Built::queries`]
+    /// does not list.
+    pub approximate: Vec<(Term, u8)>,
     fields: Fields,
 }
 
@@ -261,14 +265,19 @@ pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchErro
     };
     let mut parts = Vec::new();
     let mut fuzzy = Vec::new();
+    let mut approximate = Vec::new();
     let mut has_words = false;
     if let Some(asked) = asked_sections(request, ast.as_ref())? {
         let searched: Vec<Field> = asked.iter().map(|&i| fields.section_texts[i]).collect();
         let words = ast.clone().and_then(without_sections);
         let user = match words {
-            Some(ast) if !searched.is_empty() => {
-                Some(build_query(searcher, &fields, ast, &searched, &mut fuzzy)?)
-            }
+            Some(ast) if !searched.is_empty() => Some(build_query(
+                searcher,
+                &fields,
+                ast,
+                &searched,
+                (&mut fuzzy, &mut approximate),
+            )?),
             _ => None,
         };
         has_words |= user.is_some();
@@ -302,7 +311,7 @@ pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchErro
                 &fields,
                 ast,
                 &text_fields(&fields),
-                &mut words_fuzzy,
+                (&mut words_fuzzy, &mut approximate),
             )?),
         };
         has_words |= user.is_some();
@@ -320,6 +329,7 @@ pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchErro
         parts,
         has_words,
         fuzzy,
+        approximate,
         fields,
     })
 }
@@ -464,6 +474,7 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
         has_words,
         fuzzy,
         fields,
+        ..
     } = ranked.built;
     let generator = |query: &BooleanQuery, field: Field| match has_words {
         true => SnippetGenerator::create(searcher, query, field).map(Some),
@@ -521,13 +532,14 @@ fn parser(index: &Index, fields: &Fields, searched: &[Field]) -> QueryParser {
 }
 
 /// The user's query as tantivy builds it, except that a word found in no document is looked
-/// for with one or two typos (`conection` finds `connection`), and listed in `fuzzy`.
+/// for with one or two typos (`conection` finds `connection`), and listed in `fuzzy`, its
+/// terms in `approximate`.
 fn build_query(
     searcher: &Searcher,
     fields: &Fields,
     ast: UserInputAst,
     searched: &[Field],
-    fuzzy: &mut Vec<String>,
+    (fuzzy, approximate): (&mut Vec<String>, &mut Vec<(Term, u8)>),
 ) -> Result<Box<dyn Query>, SearchError> {
     let index = searcher.index();
     let exact = parser(index, fields, searched);
@@ -547,10 +559,10 @@ fn build_query(
             .build_query_from_user_input_ast(UserInputAst::Clause(clauses))
             .map_err(query_error);
     }
-    let mut approximate = parser(index, fields, searched);
+    let mut one_typo = parser(index, fields, searched);
     let mut long_words = parser(index, fields, searched);
     for &field in searched {
-        approximate.set_field_fuzzy(field, false, 1, true);
+        one_typo.set_field_fuzzy(field, false, 1, true);
         long_words.set_field_fuzzy(field, false, 2, true);
     }
     let mut built: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(clauses.len());
@@ -563,11 +575,18 @@ fn build_query(
                 },
                 _ => String::new(),
             };
-            let parser = if word.chars().count() > 6 {
-                &long_words
+            let (parser, distance) = if word.chars().count() > 6 {
+                (&long_words, 2)
             } else {
-                &approximate
+                (&one_typo, 1)
             };
+            if let Some(stem) = stem(&word) {
+                approximate.extend(
+                    searched
+                        .iter()
+                        .map(|&field| (Term::from_field_text(field, &stem), distance)),
+                );
+            }
             fuzzy.push(word);
             parser.build_query_from_user_input_ast(ast)
         } else {
@@ -599,13 +618,7 @@ fn is_unknown_word(
     if literal.field_name.is_some() || literal.prefix || literal.delimiter != Delimiter::None {
         return Ok(false);
     }
-    let mut analyzer = crate::analyzer::analyzer();
-    let mut stream = analyzer.token_stream(&literal.phrase);
-    let mut stems = Vec::new();
-    while stream.advance() {
-        stems.push(stream.token().text.clone());
-    }
-    let [stem] = stems.as_slice() else {
+    let Some(stem) = stem(&literal.phrase) else {
         return Ok(false);
     };
     // Words of a few letters have too many neighbours one typo away.
@@ -613,11 +626,25 @@ fn is_unknown_word(
         return Ok(false);
     }
     for field in text_fields(fields) {
-        if searcher.doc_freq(&Term::from_field_text(field, stem))? > 0 {
+        if searcher.doc_freq(&Term::from_field_text(field, &stem))? > 0 {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// The one term that `word` is indexed as, if it is one.
+fn stem(word: &str) -> Option<String> {
+    let mut analyzer = crate::analyzer::analyzer();
+    let mut stream = analyzer.token_stream(word);
+    let mut stems = Vec::new();
+    while stream.advance() {
+        stems.push(stream.token().text.clone());
+    }
+    match <[String; 1]>::try_from(stems) {
+        Ok([stem]) => Some(stem),
+        Err(_) => None,
+    }
 }
 
 /// The user's query and the filters, all required, over reports, lessons and actions (or the

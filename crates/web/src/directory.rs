@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rollbook_search::pack::{self, Manifest};
+use rollbook_search::pack::{self, Layout, Manifest};
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
 use tantivy::directory::{
     DirectoryLock, FileHandle, Lock, OwnedBytes, WatchCallback, WatchHandle, WritePtr,
@@ -140,7 +140,19 @@ impl Shared {
             }
         }
         let packed_file = &self.manifest.files[file];
-        let size = packed_file.chunk_size;
+        let size = match packed_file.layout {
+            Layout::Fixed { size } => size,
+            Layout::Blocks { .. } => {
+                let bytes = self.chunk(&packed_file.chunk_name(range.start))?;
+                if bytes.len() < range.len() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a read of the doc store that is not one of its blocks",
+                    ));
+                }
+                return Ok(bytes.slice(0..range.len()));
+            }
+        };
         let (first, last) = (range.start / size, (range.end - 1) / size);
         if last >= packed_file.chunks() {
             return Err(io::Error::new(
@@ -149,14 +161,14 @@ impl Shared {
             ));
         }
         if first == last {
-            let bytes = self.chunk(&packed_file.chunk_name(first))?;
+            let bytes = self.chunk(&packed_file.chunk_name(first * size))?;
             let offset = first * size;
             return Ok(bytes.slice(range.start - offset..range.end - offset));
         }
         let mut out = Vec::with_capacity(range.len());
         // Every chunk is asked for before any error, so that a deferred read notes them all.
         let pieces: Vec<io::Result<OwnedBytes>> = (first..=last)
-            .map(|c| self.chunk(&packed_file.chunk_name(c)))
+            .map(|c| self.chunk(&packed_file.chunk_name(c * size)))
             .collect();
         for (c, piece) in (first..=last).zip(pieces) {
             let piece = piece?;

@@ -10,15 +10,19 @@ mod directory;
 #[cfg(target_arch = "wasm32")]
 mod host;
 
+use std::sync::{Arc, OnceLock};
+
 use jiff::civil::Date;
+use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder};
 use rollbook_search::pack;
 use rollbook_search::schema::{Fields, Kind, parse_day};
 use rollbook_search::search::{self, Request, SearchError, Sort};
 use serde::{Deserialize, Serialize};
-use tantivy::query::Query as _;
+use tantivy::query::{AutomatonWeight, Query as _};
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TokenStream as _;
 use tantivy::{Index, Searcher, TantivyDocument, Term};
+use tantivy_fst::Automaton;
 
 pub use directory::{ChunkDirectory, Fetch};
 
@@ -188,7 +192,72 @@ impl Engine {
         for query in built.queries() {
             query.query_terms(&mut read);
         }
+        // A word with a typo reads the postings of the words near it in the dictionary, as
+        // tantivy's fuzzy query finds them: the same automaton for the word in every field.
+        let mut automata: Vec<(String, u8, Arc<Levenshtein>)> = Vec::new();
+        for (term, distance) in &built.approximate {
+            let value = term.value();
+            let Some(text) = value.as_str() else {
+                continue;
+            };
+            let automaton = match automata
+                .iter()
+                .find(|(t, d, _)| *t == text && d == distance)
+            {
+                Some((_, _, automaton)) => Arc::clone(automaton),
+                None => {
+                    let automaton = Arc::new(Levenshtein(builder(*distance).build_dfa(text)));
+                    automata.push((text.to_string(), *distance, Arc::clone(&automaton)));
+                    automaton
+                }
+            };
+            let weight = AutomatonWeight::<Levenshtein>::new(term.field(), automaton);
+            for segment in self.searcher.segment_readers() {
+                let _ = segment.get_fieldnorms_reader(term.field());
+                if let (Ok(inverted), Ok(infos)) = (
+                    segment.inverted_index(term.field()),
+                    weight.get_match_term_infos(segment),
+                ) {
+                    for info in infos {
+                        let _ = inverted
+                            .read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs);
+                    }
+                }
+            }
+        }
         Some(self.directory.deferred()).filter(|need| !need.is_empty())
+    }
+}
+
+/// The automaton builder for words `distance` typos away (at most 2), made once: making one
+/// takes longer than making an automaton with it.
+fn builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
+    static BUILDERS: [OnceLock<LevenshteinAutomatonBuilder>; 3] = [const { OnceLock::new() }; 3];
+    let distance = distance.min(2);
+    BUILDERS[usize::from(distance)].get_or_init(|| LevenshteinAutomatonBuilder::new(distance, true))
+}
+
+/// A Levenshtein automaton over the dictionary's bytes, as tantivy's fuzzy query's
+/// (`tantivy::query::DfaWrapper`, which cannot be made outside tantivy).
+struct Levenshtein(DFA);
+
+impl Automaton for Levenshtein {
+    type State = u32;
+
+    fn start(&self) -> u32 {
+        self.0.initial_state()
+    }
+
+    fn is_match(&self, state: &u32) -> bool {
+        matches!(self.0.distance(*state), Distance::Exact(_))
+    }
+
+    fn can_match(&self, state: &u32) -> bool {
+        *state != levenshtein_automata::SINK_STATE
+    }
+
+    fn accept(&self, state: &u32, byte: u8) -> u32 {
+        self.0.transition(*state, byte)
     }
 }
 
