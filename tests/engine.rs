@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::TestSite;
-use rollbook_search::pack::{self, Layout};
+use rollbook_search::pack::{self, Layout, PackedFile};
 use rollbook_web::{Answer, Engine, Query};
 use serde_json::Value;
 
@@ -86,6 +86,18 @@ fn query(text: &str) -> Query {
         today: Some("2025-09-01".to_string()),
         ..Query::default()
     }
+}
+
+/// The doc store as the open pack lists it.
+fn doc_store(opened: &Opened) -> PackedFile {
+    let pack = std::fs::read(&opened.pack).expect("read pack");
+    let pack = pack::decompress(&pack).expect("pack decompresses");
+    let (manifest, _) = pack::decode(&pack).expect("pack decodes");
+    manifest
+        .files
+        .into_iter()
+        .find(|f| f.name.ends_with(".store"))
+        .expect("a doc store")
 }
 
 /// (kind, url) of each hit, in order.
@@ -214,14 +226,7 @@ fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
     }
     site.build().assert_code(0);
     let opened = open(&site);
-    let pack = std::fs::read(&opened.pack).expect("read pack");
-    let pack = pack::decompress(&pack).expect("pack decompresses");
-    let (manifest, _) = pack::decode(&pack).expect("pack decodes");
-    let store = manifest
-        .files
-        .iter()
-        .find(|f| f.name.ends_with(".store"))
-        .expect("a doc store");
+    let store = doc_store(&opened);
     let Layout::Blocks { count } = store.layout else {
         panic!("the store is cut at fixed sizes: {:?}", store.layout);
     };
@@ -264,6 +269,40 @@ fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
         assert_eq!(opened.synchronous.load(Ordering::SeqCst), 0);
     }
     assert!(shown >= 4);
+}
+
+#[test]
+fn a_query_left_waiting_for_its_documents_does_not_answer_the_next() {
+    let site = TestSite::fixture("search");
+    site.build().assert_code(0);
+    let expected = ask(&open(&site), &query("replicas")).0;
+    let opened = open(&site);
+    let store = doc_store(&opened).hash;
+    // "pool" up to where it asks for its documents, which it then never gets.
+    let mut waiting = false;
+    for _ in 0..8 {
+        match opened.engine.query(&query("pool")) {
+            Answer::Need { need } if need.iter().all(|name| name.starts_with(&store)) => {
+                waiting = true;
+                break;
+            }
+            Answer::Need { need } => {
+                for name in &need {
+                    let stored = std::fs::read(opened.web.join(name)).expect("chunk exists");
+                    opened
+                        .engine
+                        .put(name, &stored)
+                        .expect("chunk decompresses");
+                }
+            }
+            answer => panic!("answered without its documents: {answer:?}"),
+        }
+    }
+    assert!(waiting, "never asked for its documents");
+    let (answer, _) = ask(&opened, &query("replicas"));
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(hits(&answer["results"]), hits(&expected["results"]));
+    assert_eq!(answer["results"]["total"], expected["results"]["total"]);
 }
 
 #[test]

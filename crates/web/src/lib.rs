@@ -10,6 +10,7 @@ mod directory;
 #[cfg(target_arch = "wasm32")]
 mod host;
 
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
 use jiff::civil::Date;
@@ -30,10 +31,13 @@ pub struct Engine {
     directory: ChunkDirectory,
     searcher: Searcher,
     fields: Fields,
+    /// The query last ranked, whose documents were still to fetch: asked again once they
+    /// are here, it is not ranked again.
+    waiting: RefCell<Option<(Query, search::Ranked)>>,
 }
 
 /// A query as the page sends it (see the README's "Searching in the browser").
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Query {
     pub text: String,
@@ -108,6 +112,7 @@ impl Engine {
             directory,
             searcher,
             fields,
+            waiting: RefCell::default(),
         })
     }
 
@@ -126,19 +131,25 @@ impl Engine {
             .as_deref()
             .and_then(parse_day)
             .unwrap_or(Date::constant(1970, 1, 1));
-        if let Some(need) = self.prefetch_words(&request) {
-            return Answer::Need { need };
-        }
-        let built = match search::build(&self.searcher, &request) {
-            Ok(built) => built,
-            Err(e) => return failure(e),
-        };
-        if let Some(need) = self.prefetch_postings(&built) {
-            return Answer::Need { need };
-        }
-        let ranked = match search::rank_built(&self.searcher, &request, built) {
-            Ok(ranked) => ranked,
-            Err(e) => return failure(e),
+        let waiting = self.waiting.take();
+        let ranked = match waiting {
+            Some((asked, ranked)) if asked == *query => ranked,
+            _ => {
+                if let Some(need) = self.prefetch_words(&request) {
+                    return Answer::Need { need };
+                }
+                let built = match search::build(&self.searcher, &request) {
+                    Ok(built) => built,
+                    Err(e) => return failure(e),
+                };
+                if let Some(need) = self.prefetch_postings(&built) {
+                    return Answer::Need { need };
+                }
+                match search::rank_built(&self.searcher, &request, built) {
+                    Ok(ranked) => ranked,
+                    Err(e) => return failure(e),
+                }
+            }
         };
         // Try to read the documents without fetching: what is missing is fetched together.
         self.directory.defer();
@@ -147,6 +158,7 @@ impl Engine {
         }
         let need = self.directory.deferred();
         if !need.is_empty() {
+            *self.waiting.borrow_mut() = Some((query.clone(), ranked));
             return Answer::Need { need };
         }
         match search::hits(&self.searcher, ranked, today) {
