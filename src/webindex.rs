@@ -141,25 +141,45 @@ pub fn export_again(
         })
         .collect::<anyhow::Result<_>>()?;
     // A file whose hash `cut` holds has its chunks already: the same name, the same bytes.
-    let pieces: Vec<(&PackedFile, Vec<Range<usize>>)> = files
+    let pieces: Vec<(usize, &PackedFile, Vec<Range<usize>>)> = files
         .iter()
-        .filter(|file| {
+        .enumerate()
+        .filter(|(_, file)| {
             cut.files
                 .get(&file.name)
                 .is_none_or(|known| known.hash != file.hash)
         })
-        .map(|file| (file, pieces(file, &recorded.blocks)))
+        .map(|(i, file)| (i, file, pieces(file, &recorded.blocks)))
         .collect();
-    let runs: Vec<(&PackedFile, &[Range<usize>])> = pieces
+    let runs: Vec<(usize, &PackedFile, &[Range<usize>])> = pieces
         .iter()
-        .flat_map(|(file, pieces)| pieces.chunks(CHUNKS_PER_TASK).map(move |run| (*file, run)))
+        .flat_map(|(i, file, pieces)| {
+            pieces
+                .chunks(CHUNKS_PER_TASK)
+                .map(move |run| (*i, *file, run))
+        })
         .collect();
-    runs.par_iter()
-        .try_for_each(|(file, run)| cut_chunks(index_dir, file, run, &web_dir))?;
-    for file in &files {
+    let zeros: Vec<(usize, Vec<usize>)> = runs
+        .par_iter()
+        .map(|(i, file, run)| Ok((*i, cut_chunks(index_dir, file, run, &web_dir)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let mut files = files;
+    for (file, starts) in zeros {
+        files[file].zeros.extend(starts);
+    }
+    // meta.json, hashed again, may be as it was, and not cut again.
+    for file in &mut files {
+        if let Some(known) = cut.files.get(&file.name)
+            && known.hash == file.hash
+        {
+            file.zeros.clone_from(&known.zeros);
+        }
+    }
+    for file in &mut files {
+        file.zeros.sort_unstable();
         cut.files.insert(file.name.clone(), file.clone());
     }
-    let chunks = files.iter().map(PackedFile::chunks).sum();
+    let chunks = files.iter().map(|f| f.chunks() - f.zeros.len()).sum();
 
     let mut ranges = Vec::new();
     let mut data = Vec::new();
@@ -241,17 +261,19 @@ fn hash_file(path: &Path, name: &str, layout: Layout) -> anyhow::Result<PackedFi
         len,
         hash: format!("{hash:016x}"),
         layout,
+        zeros: Vec::new(),
     })
 }
 
 /// Writes the chunks of `file` (in `index_dir`) at byte ranges `run`, in order and
-/// compressed, into `web_dir`.
+/// compressed, into `web_dir`, except those all of zeros: their first bytes.
 fn cut_chunks(
     index_dir: &Path,
     file: &PackedFile,
     run: &[Range<usize>],
     web_dir: &Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<usize>> {
+    let mut zeros = Vec::new();
     let path = index_dir.join(&file.name);
     let cannot_read = || format!("cannot read {}", path.display());
     let mut piece = Vec::new();
@@ -270,11 +292,15 @@ fn cut_chunks(
             anyhow::bail!("{} is shorter than its index says", path.display());
         }
         at = Some(range.end);
+        if piece.iter().all(|&b| b == 0) {
+            zeros.push(range.start);
+            continue;
+        }
         let target = web_dir.join(file.chunk_name(range.start));
         std::fs::write(&target, pack::compress(&piece, level))
             .with_context(|| format!("cannot write {}", target.display()))?;
     }
-    Ok(())
+    Ok(zeros)
 }
 
 /// The level files under 4 MiB are compressed at (norms, dictionaries, fast fields, the open
@@ -569,6 +595,36 @@ mod tests {
         )
         .expect("hash");
         assert_ne!(fixed.hash, file.hash);
+    }
+
+    #[test]
+    fn chunks_of_zeros_are_listed_not_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut bytes = vec![7u8; 4 * 1024 + 10];
+        bytes[1024..3 * 1024].fill(0);
+        bytes[3 * 1024 + 5] = 0;
+        std::fs::write(dir.path().join("s.fieldnorm"), &bytes).expect("write");
+        let web = dir.path().join("web");
+        std::fs::create_dir(&web).expect("web dir");
+        let layout = Layout::Fixed { size: 1024 };
+        let file = hash_file(&dir.path().join("s.fieldnorm"), "s.fieldnorm", layout).expect("hash");
+        let pieces = pieces(&file, &HashMap::new());
+        assert_eq!(pieces.len(), 5);
+        let zeros = cut_chunks(dir.path(), &file, &pieces, &web).expect("cut");
+        assert_eq!(zeros, [1024, 2048]);
+        for (start, written) in [
+            (0, true),
+            (1024, false),
+            (2048, false),
+            (3072, true),
+            (4096, true),
+        ] {
+            assert_eq!(
+                web.join(file.chunk_name(start)).exists(),
+                written,
+                "chunk at {start}"
+            );
+        }
     }
 
     #[test]

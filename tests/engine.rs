@@ -206,11 +206,11 @@ fn a_query_fetches_in_a_few_parallel_rounds_and_nothing_one_by_one() {
     );
 }
 
-#[test]
-fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
+/// The search fixture and `n` more reports of made-up words about a pool, with `lessons`
+/// lessons each.
+fn with_filler(n: usize, lessons: usize) -> TestSite {
     let site = TestSite::fixture("search");
-    // Enough reports for a doc store of several blocks (16 KB of documents each).
-    for n in 0..40 {
+    for n in 0..n {
         let words: Vec<String> = (0..300)
             .map(|w| format!("w{}", (n * 7919 + w * 104_729) % 5003))
             .collect();
@@ -218,12 +218,22 @@ fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
             &format!("content/2021-01-{:02}-filler-{n}.md", n % 28 + 1),
             &format!(
                 "+++\ntitle = \"Filler {n} pool\"\ndate = 2021-01-{:02}\nseverity = \"low\"\n+++\n\n\
-                 ## Summary\n\nThe pool of filler {n}: {}.\n",
+                 ## Summary\n\nThe pool of filler {n}: {}.\n\n## Lessons learned\n\n{}",
                 n % 28 + 1,
-                words.join(" ")
+                words.join(" "),
+                (0..lessons)
+                    .map(|l| format!("- Lesson {l} of filler {n}: size the pool {l}.\n"))
+                    .collect::<String>()
             ),
         );
     }
+    site
+}
+
+#[test]
+fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
+    // Enough reports for a doc store of several blocks (16 KB of documents each).
+    let site = with_filler(40, 0);
     site.build().assert_code(0);
     let opened = open(&site);
     let store = doc_store(&opened);
@@ -269,6 +279,41 @@ fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
         assert_eq!(opened.synchronous.load(Ordering::SeqCst), 0);
     }
     assert!(shown >= 4);
+}
+
+#[test]
+fn chunks_of_zeros_are_made_not_fetched() {
+    // 3,200 lessons, none with a title: with 1 KiB chunks, their `title` norms (a byte each,
+    // zero) fill whole chunks.
+    let site = with_filler(40, 80);
+    site.run_with(&["build"], &[("ROLLBOOK_CHUNK_KB", "1")])
+        .assert_code(0);
+    let opened = open(&site);
+    let pack = std::fs::read(&opened.pack).expect("read pack");
+    let pack = pack::decompress(&pack).expect("pack decompresses");
+    let (manifest, _) = pack::decode(&pack).expect("pack decodes");
+    let norms = manifest
+        .files
+        .iter()
+        .find(|f| f.name.ends_with(".fieldnorm"))
+        .expect("norms");
+    assert!(!norms.zeros.is_empty(), "no chunk of zeros: {norms:?}");
+    for &start in &norms.zeros {
+        assert!(!opened.web.join(norms.chunk_name(start)).exists());
+    }
+    let (answer, rounds) = ask_fetching(&opened, &query("pool lesson"));
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(opened.synchronous.load(Ordering::SeqCst), 0);
+    let zero_names: Vec<String> = norms.zeros.iter().map(|&s| norms.chunk_name(s)).collect();
+    assert!(
+        rounds
+            .iter()
+            .flatten()
+            .all(|name| !zero_names.contains(name))
+    );
+    let expected = cli(&site, &["pool lesson"]);
+    assert_eq!(hits(&answer["results"]), hits(&expected));
+    assert_eq!(answer["results"]["total"], expected["total"]);
 }
 
 #[test]

@@ -71,11 +71,17 @@ impl TestSite {
 
     /// Runs `rollbook ARGS` in the site root, as CI would (no terminal, `CI=true`).
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// [`run`](Self::run) with more environment variables.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output = Command::new(env!("CARGO_BIN_EXE_rollbook"))
             .args(args)
             .current_dir(self.path())
             .env("SOURCE_DATE_EPOCH", TODAY_EPOCH)
             .env("CI", "true")
+            .envs(env.iter().copied())
             .output()
             .expect("run rollbook");
         Run {

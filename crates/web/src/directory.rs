@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rollbook_search::pack::{self, Layout, Manifest};
+use rollbook_search::pack::{self, Layout, Manifest, PackedFile};
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
 use tantivy::directory::{
     DirectoryLock, FileHandle, Lock, OwnedBytes, WatchCallback, WatchHandle, WritePtr,
@@ -126,6 +126,15 @@ impl Shared {
         Ok(bytes)
     }
 
+    /// The chunk of `file` that starts at byte `start`, `len` bytes long: made if it is all
+    /// zeros, fetched otherwise.
+    fn piece(&self, file: &PackedFile, start: usize, len: usize) -> io::Result<OwnedBytes> {
+        match file.is_zeros(start) {
+            true => Ok(OwnedBytes::new(vec![0; len])),
+            false => self.chunk(&file.chunk_name(start)),
+        }
+    }
+
     fn read(&self, file: usize, range: Range<usize>) -> io::Result<OwnedBytes> {
         if range.is_empty() {
             return Ok(OwnedBytes::empty());
@@ -143,7 +152,7 @@ impl Shared {
         let size = match packed_file.layout {
             Layout::Fixed { size } => size,
             Layout::Blocks { .. } => {
-                let bytes = self.chunk(&packed_file.chunk_name(range.start))?;
+                let bytes = self.piece(packed_file, range.start, range.len())?;
                 if bytes.len() < range.len() {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
@@ -160,16 +169,18 @@ impl Shared {
                 "read past the end of an index file",
             ));
         }
+        let piece = |c: usize| {
+            let start = c * size;
+            self.piece(packed_file, start, size.min(packed_file.len - start))
+        };
         if first == last {
-            let bytes = self.chunk(&packed_file.chunk_name(first * size))?;
+            let bytes = piece(first)?;
             let offset = first * size;
             return Ok(bytes.slice(range.start - offset..range.end - offset));
         }
         let mut out = Vec::with_capacity(range.len());
         // Every chunk is asked for before any error, so that a deferred read notes them all.
-        let pieces: Vec<io::Result<OwnedBytes>> = (first..=last)
-            .map(|c| self.chunk(&packed_file.chunk_name(c * size)))
-            .collect();
+        let pieces: Vec<io::Result<OwnedBytes>> = (first..=last).map(piece).collect();
         for (c, piece) in (first..=last).zip(pieces) {
             let piece = piece?;
             let offset = c * size;
