@@ -133,11 +133,18 @@ pub fn export_again(
         .par_iter()
         .map(|name| match known(name) {
             Some(known) => Ok(known.clone()),
-            None => hash_file(
-                &index_dir.join(name),
-                name,
-                sizes.of(name, &recorded.blocks),
-            ),
+            None => {
+                let file = hash_file(
+                    &index_dir.join(name),
+                    name,
+                    sizes.of(name, &recorded.blocks),
+                )?;
+                // meta.json, hashed again, may be as it was, chunks and zeros.
+                Ok(match cut.files.get(name) {
+                    Some(known) if known.hash == file.hash => known.clone(),
+                    _ => file,
+                })
+            }
         })
         .collect::<anyhow::Result<_>>()?;
     // A file whose hash `cut` holds has its chunks already: the same name, the same bytes.
@@ -163,20 +170,12 @@ pub fn export_again(
         .par_iter()
         .map(|(i, file, run)| Ok((*i, cut_chunks(index_dir, file, run, &web_dir)?)))
         .collect::<anyhow::Result<_>>()?;
+    // In order: a file's runs are in order, and so are the results.
     let mut files = files;
     for (file, starts) in zeros {
         files[file].zeros.extend(starts);
     }
-    // meta.json, hashed again, may be as it was, and not cut again.
-    for file in &mut files {
-        if let Some(known) = cut.files.get(&file.name)
-            && known.hash == file.hash
-        {
-            file.zeros.clone_from(&known.zeros);
-        }
-    }
-    for file in &mut files {
-        file.zeros.sort_unstable();
+    for file in &files {
         cut.files.insert(file.name.clone(), file.clone());
     }
     let chunks = files.iter().map(|f| f.chunks() - f.zeros.len()).sum();

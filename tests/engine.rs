@@ -64,19 +64,24 @@ fn ask_fetching(opened: &Opened, query: &Query) -> (Value, Vec<Vec<String>>) {
     for _ in 0..8 {
         match opened.engine.query(query) {
             Answer::Need { need } => {
-                for name in &need {
-                    let stored = std::fs::read(opened.web.join(name)).expect("chunk exists");
-                    opened
-                        .engine
-                        .put(name, &stored)
-                        .expect("chunk decompresses");
-                }
+                put(opened, &need);
                 rounds.push(need);
             }
             answer => return (serde_json::to_value(&answer).expect("json"), rounds),
         }
     }
     panic!("the engine kept asking for chunks");
+}
+
+/// Gives the engine the chunks it asked for, as worker.js does.
+fn put(opened: &Opened, need: &[String]) {
+    for name in need {
+        let stored = std::fs::read(opened.web.join(name)).expect("chunk exists");
+        opened
+            .engine
+            .put(name, &stored)
+            .expect("chunk decompresses");
+    }
 }
 
 fn query(text: &str) -> Query {
@@ -88,16 +93,16 @@ fn query(text: &str) -> Query {
     }
 }
 
-/// The doc store as the open pack lists it.
-fn doc_store(opened: &Opened) -> PackedFile {
+/// The index file with this extension (`.store`…), as the open pack lists it.
+fn packed_file(opened: &Opened, extension: &str) -> PackedFile {
     let pack = std::fs::read(&opened.pack).expect("read pack");
     let pack = pack::decompress(&pack).expect("pack decompresses");
     let (manifest, _) = pack::decode(&pack).expect("pack decodes");
     manifest
         .files
         .into_iter()
-        .find(|f| f.name.ends_with(".store"))
-        .expect("a doc store")
+        .find(|f| f.name.ends_with(extension))
+        .unwrap_or_else(|| panic!("no {extension} file in the pack"))
 }
 
 /// (kind, url) of each hit, in order.
@@ -236,7 +241,7 @@ fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
     let site = with_filler(40, 0);
     site.build().assert_code(0);
     let opened = open(&site);
-    let store = doc_store(&opened);
+    let store = packed_file(&opened, ".store");
     let Layout::Blocks { count } = store.layout else {
         panic!("the store is cut at fixed sizes: {:?}", store.layout);
     };
@@ -289,14 +294,7 @@ fn chunks_of_zeros_are_made_not_fetched() {
     site.run_with(&["build"], &[("ROLLBOOK_CHUNK_KB", "1")])
         .assert_code(0);
     let opened = open(&site);
-    let pack = std::fs::read(&opened.pack).expect("read pack");
-    let pack = pack::decompress(&pack).expect("pack decompresses");
-    let (manifest, _) = pack::decode(&pack).expect("pack decodes");
-    let norms = manifest
-        .files
-        .iter()
-        .find(|f| f.name.ends_with(".fieldnorm"))
-        .expect("norms");
+    let norms = packed_file(&opened, ".fieldnorm");
     assert!(!norms.zeros.is_empty(), "no chunk of zeros: {norms:?}");
     for &start in &norms.zeros {
         assert!(!opened.web.join(norms.chunk_name(start)).exists());
@@ -322,7 +320,7 @@ fn a_query_left_waiting_for_its_documents_does_not_answer_the_next() {
     site.build().assert_code(0);
     let expected = ask(&open(&site), &query("replicas")).0;
     let opened = open(&site);
-    let store = doc_store(&opened).hash;
+    let store = packed_file(&opened, ".store").hash;
     // "pool" up to where it asks for its documents, which it then never gets.
     let mut waiting = false;
     for _ in 0..8 {
@@ -331,15 +329,7 @@ fn a_query_left_waiting_for_its_documents_does_not_answer_the_next() {
                 waiting = true;
                 break;
             }
-            Answer::Need { need } => {
-                for name in &need {
-                    let stored = std::fs::read(opened.web.join(name)).expect("chunk exists");
-                    opened
-                        .engine
-                        .put(name, &stored)
-                        .expect("chunk decompresses");
-                }
-            }
+            Answer::Need { need } => put(&opened, &need),
             answer => panic!("answered without its documents: {answer:?}"),
         }
     }

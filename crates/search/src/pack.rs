@@ -1,7 +1,8 @@
 //! The index as the browser reads it. `rollbook build` cuts every file of the index into
 //! chunks (of a fixed size, or the doc store at its blocks: [`Layout`]), each a file named by
-//! a hash of its file's bytes (so that a host may let browsers cache it forever), and packs what opening the index reads (the meta, the files'
-//! footers, the term dictionaries' block indexes…) into one file fetched first. A query then
+//! a hash of its file's bytes (so that a host may let browsers cache it forever), and packs
+//! what opening the index reads (the meta, the files' footers, the term dictionaries' block
+//! indexes…) into one file fetched first. A query then
 //! fetches only the chunks that hold its words' blocks, postings and documents.
 //!
 //! The open pack: `RBW1`, a little-endian `u32` length, the [`Manifest`] as JSON of that

@@ -155,11 +155,19 @@ pub struct Built {
     /// Whether the query has words, and so scores and snippets.
     pub has_words: bool,
     pub fuzzy: Vec<String>,
-    /// The terms of `fuzzy`, each with the typos allowed: the query reads the postings of
-    /// the dictionary's words near them, which `query_terms` of [`Built::queries`]
-    /// does not list.
-    pub approximate: Vec<(Term, u8)>,
+    /// The words of `fuzzy` as the query looks for them: it reads the postings of the
+    /// dictionary's words near them, which `query_terms` of [`Built::queries`] does not list.
+    pub approximate: Vec<Approximate>,
     fields: Fields,
+}
+
+/// A word looked for with typos, in the fields searched.
+pub struct Approximate {
+    /// The word as indexed.
+    pub stem: String,
+    /// The typos allowed.
+    pub distance: u8,
+    pub fields: Vec<Field>,
 }
 
 /// One of a request's queries, and what its hits are.
@@ -539,7 +547,7 @@ fn build_query(
     fields: &Fields,
     ast: UserInputAst,
     searched: &[Field],
-    (fuzzy, approximate): (&mut Vec<String>, &mut Vec<(Term, u8)>),
+    (fuzzy, approximate): (&mut Vec<String>, &mut Vec<Approximate>),
 ) -> Result<Box<dyn Query>, SearchError> {
     let index = searcher.index();
     let exact = parser(index, fields, searched);
@@ -581,11 +589,11 @@ fn build_query(
                 (&one_typo, 1)
             };
             if let Some(stem) = stem(&word) {
-                approximate.extend(
-                    searched
-                        .iter()
-                        .map(|&field| (Term::from_field_text(field, &stem), distance)),
-                );
+                approximate.push(Approximate {
+                    stem,
+                    distance,
+                    fields: searched.to_vec(),
+                });
             }
             fuzzy.push(word);
             parser.build_query_from_user_input_ast(ast)

@@ -19,10 +19,11 @@ use rollbook_search::pack;
 use rollbook_search::schema::{Fields, Kind, parse_day};
 use rollbook_search::search::{self, Request, SearchError, Sort};
 use serde::{Deserialize, Serialize};
+use tantivy::postings::TermInfo;
 use tantivy::query::{AutomatonWeight, Query as _};
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TokenStream as _;
-use tantivy::{Index, Searcher, TantivyDocument, Term};
+use tantivy::{Index, InvertedIndexReader, Searcher, SegmentReader, TantivyDocument, Term};
 use tantivy_fst::Automaton;
 
 pub use directory::{ChunkDirectory, Fetch};
@@ -193,51 +194,49 @@ impl Engine {
                 false => IndexRecordOption::WithFreqs,
             };
             for segment in self.searcher.segment_readers() {
-                let _ = segment.get_fieldnorms_reader(term.field());
-                if let Ok(inverted) = segment.inverted_index(term.field())
-                    && let Ok(Some(info)) = inverted.get_term_info(term)
-                {
-                    let _ = inverted.read_postings_from_terminfo(&info, option);
-                }
+                read_postings(segment, term.field(), option, |inverted| {
+                    inverted
+                        .get_term_info(term)
+                        .ok()
+                        .flatten()
+                        .into_iter()
+                        .collect()
+                });
             }
         };
         for query in built.queries() {
             query.query_terms(&mut read);
         }
         // A word with a typo reads the postings of the words near it in the dictionary, as
-        // tantivy's fuzzy query finds them: the same automaton for the word in every field.
-        let mut automata: Vec<(String, u8, Arc<Levenshtein>)> = Vec::new();
-        for (term, distance) in &built.approximate {
-            let value = term.value();
-            let Some(text) = value.as_str() else {
-                continue;
-            };
-            let automaton = match automata
-                .iter()
-                .find(|(t, d, _)| *t == text && d == distance)
-            {
-                Some((_, _, automaton)) => Arc::clone(automaton),
-                None => {
-                    let automaton = Arc::new(Levenshtein(builder(*distance).build_dfa(text)));
-                    automata.push((text.to_string(), *distance, Arc::clone(&automaton)));
-                    automaton
-                }
-            };
-            let weight = AutomatonWeight::<Levenshtein>::new(term.field(), automaton);
-            for segment in self.searcher.segment_readers() {
-                let _ = segment.get_fieldnorms_reader(term.field());
-                if let (Ok(inverted), Ok(infos)) = (
-                    segment.inverted_index(term.field()),
-                    weight.get_match_term_infos(segment),
-                ) {
-                    for info in infos {
-                        let _ = inverted
-                            .read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs);
-                    }
+        // tantivy's fuzzy query finds them.
+        for word in &built.approximate {
+            let automaton = Arc::new(Levenshtein(builder(word.distance).build_dfa(&word.stem)));
+            for &field in &word.fields {
+                let weight = AutomatonWeight::<Levenshtein>::new(field, Arc::clone(&automaton));
+                for segment in self.searcher.segment_readers() {
+                    read_postings(segment, field, IndexRecordOption::WithFreqs, |_| {
+                        weight.get_match_term_infos(segment).unwrap_or_default()
+                    });
                 }
             }
         }
         Some(self.directory.deferred()).filter(|need| !need.is_empty())
+    }
+}
+
+/// Reads the norms of `field` in `segment` and the postings of the terms `infos` finds in
+/// its inverted index, for what they fetch; reads that fail are the directory's to note.
+fn read_postings(
+    segment: &SegmentReader,
+    field: Field,
+    option: IndexRecordOption,
+    infos: impl FnOnce(&InvertedIndexReader) -> Vec<TermInfo>,
+) {
+    let _ = segment.get_fieldnorms_reader(field);
+    if let Ok(inverted) = segment.inverted_index(field) {
+        for info in infos(&inverted) {
+            let _ = inverted.read_postings_from_terminfo(&info, option);
+        }
     }
 }
 
