@@ -22,6 +22,7 @@ use tantivy::directory::{
     DirectoryLock, FileHandle, Lock, MmapDirectory, OwnedBytes, WatchCallback, WatchHandle,
     WritePtr,
 };
+use tantivy::schema::IndexRecordOption;
 use tantivy::{Directory, HasLen, Index};
 
 use crate::freshness::{HASH_START, hash, hash_more};
@@ -134,11 +135,15 @@ pub fn export_again(
         .map(|name| match known(name) {
             Some(known) => Ok(known.clone()),
             None => {
-                let file = hash_file(
-                    &index_dir.join(name),
-                    name,
-                    sizes.of(name, &recorded.blocks),
-                )?;
+                let starts = recorded.words.get(name);
+                let layout = match starts {
+                    Some(_) => Layout::Words { size: sizes.other },
+                    None => sizes.of(name, &recorded.blocks),
+                };
+                let mut file = hash_file(&index_dir.join(name), name, layout)?;
+                if let Some(starts) = starts {
+                    file.cuts = cuts_at_words(starts, file.len, sizes.other);
+                }
                 // meta.json, hashed again, may be as it was, chunks and zeros.
                 Ok(match cut.files.get(name) {
                     Some(known) if known.hash == file.hash => known.clone(),
@@ -228,9 +233,9 @@ const CHUNKS_PER_TASK: usize = 64;
 /// The byte ranges of `file`'s chunks, in order.
 fn pieces(file: &PackedFile, blocks: &HashMap<String, Vec<Range<usize>>>) -> Vec<Range<usize>> {
     match file.layout {
-        Layout::Fixed { size } => (0..file.chunks())
-            .map(|i| i * size..((i + 1) * size).min(file.len))
-            .collect(),
+        Layout::Fixed { .. } | Layout::Words { .. } => {
+            (0..file.chunks()).map(|i| file.chunk_range(i)).collect()
+        }
         Layout::Blocks { .. } => blocks.get(&file.name).cloned().unwrap_or_default(),
     }
 }
@@ -244,6 +249,9 @@ fn hash_file(path: &Path, name: &str, layout: Layout) -> anyhow::Result<PackedFi
     hash = match layout {
         Layout::Fixed { size } => hash_more(hash, &(size as u64).to_le_bytes()),
         Layout::Blocks { .. } => hash_more(hash, b"blocks"),
+        Layout::Words { size } => {
+            hash_more(hash_more(hash, b"words"), &(size as u64).to_le_bytes())
+        }
     };
     let mut len = 0;
     let mut file = File::open(path).with_context(cannot_read)?;
@@ -261,7 +269,25 @@ fn hash_file(path: &Path, name: &str, layout: Layout) -> anyhow::Result<PackedFi
         hash: format!("{hash:016x}"),
         layout,
         zeros: Vec::new(),
+        cuts: Vec::new(),
     })
+}
+
+/// Where to cut a file of postings or positions whose words' runs start at `starts` (sorted):
+/// at starts only, each chunk as long as it can be without passing `size`, unless one run
+/// alone is longer.
+fn cuts_at_words(starts: &[usize], len: usize, size: usize) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    let mut chunk = 0;
+    let mut previous = 0;
+    for &start in starts.iter().filter(|&&s| s > 0 && s < len).chain([&len]) {
+        if start - chunk > size && previous > chunk {
+            cuts.push(previous);
+            chunk = previous;
+        }
+        previous = start;
+    }
+    cuts
 }
 
 /// Writes the chunks of `file` (in `index_dir`) at byte ranges `run`, in order and
@@ -350,6 +376,8 @@ struct Recorded {
     /// The compressed blocks of the doc stores asked for, in order, by file name; a store
     /// whose blocks do not tile its data is not here, and is cut in fixed chunks.
     blocks: HashMap<String, Vec<Range<usize>>>,
+    /// Where each word's postings and positions start, sorted, by file name.
+    words: HashMap<String, Vec<usize>>,
 }
 
 /// Documents a task reads to find its part of a doc store's blocks.
@@ -398,7 +426,72 @@ fn record(index_dir: &Path, wanted: impl Fn(&str) -> bool) -> anyhow::Result<Rec
             tiles(&blocks).then_some((name, blocks))
         })
         .collect();
-    Ok(Recorded { opened, blocks })
+    let words = word_starts(&searcher, &reads).context("cannot read the index to pack it")?;
+    Ok(Recorded {
+        opened,
+        blocks,
+        words,
+    })
+}
+
+/// Where each word's postings and positions start in the `.idx` and `.pos` files: their
+/// term infos give offsets in the field's part of the file, and a read of one word's
+/// through the recording gives where that part is.
+fn word_starts(
+    searcher: &tantivy::Searcher,
+    reads: &Reads,
+) -> tantivy::Result<HashMap<String, Vec<usize>>> {
+    let mut starts: HashMap<String, Vec<usize>> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let uuid = segment.segment_id().uuid_string();
+        let (postings, positions) = (format!("{uuid}.idx"), format!("{uuid}.pos"));
+        for (field, entry) in segment.schema().fields() {
+            if !entry.is_indexed() {
+                continue;
+            }
+            let inverted = segment.inverted_index(field)?;
+            let mut stream = inverted.terms().stream()?;
+            // Where the field's postings and positions start, once known.
+            let (mut postings_at, mut positions_at) = (None, None);
+            while stream.advance() {
+                let info = stream.value();
+                if postings_at.is_none()
+                    || (positions_at.is_none() && !info.positions_range.is_empty())
+                {
+                    take(reads);
+                    inverted.read_postings_from_terminfo(
+                        info,
+                        IndexRecordOption::WithFreqsAndPositions,
+                    )?;
+                    for (path, range) in take(reads) {
+                        let name = path.to_string_lossy();
+                        if name == postings && postings_at.is_none() {
+                            postings_at = range.start.checked_sub(info.postings_range.start);
+                        } else if name == positions && !info.positions_range.is_empty() {
+                            positions_at = range.start.checked_sub(info.positions_range.start);
+                        }
+                    }
+                }
+                if let Some(at) = postings_at {
+                    starts
+                        .entry(postings.clone())
+                        .or_default()
+                        .push(at + info.postings_range.start);
+                }
+                if let (Some(at), false) = (positions_at, info.positions_range.is_empty()) {
+                    starts
+                        .entry(positions.clone())
+                        .or_default()
+                        .push(at + info.positions_range.start);
+                }
+            }
+        }
+    }
+    for starts in starts.values_mut() {
+        starts.sort_unstable();
+        starts.dedup();
+    }
+    Ok(starts)
 }
 
 /// Whether `blocks` follow one another from the file's start, with no gap or overlap.
@@ -624,6 +717,16 @@ mod tests {
                 "chunk at {start}"
             );
         }
+    }
+
+    #[test]
+    fn postings_are_cut_only_where_a_word_starts() {
+        // Words' runs at 0, 10, 25, 31, 90 in a file of 100 bytes, in chunks of about 30.
+        assert_eq!(cuts_at_words(&[0, 10, 25, 31, 90], 100, 30), [25, 31, 90]);
+        // A run longer than a chunk is a chunk of its own; small files are one chunk.
+        assert_eq!(cuts_at_words(&[0, 5, 80, 85], 100, 30), [5, 80]);
+        assert_eq!(cuts_at_words(&[0, 3, 7], 20, 30), Vec::<usize>::new());
+        assert_eq!(cuts_at_words(&[], 20, 30), Vec::<usize>::new());
     }
 
     #[test]

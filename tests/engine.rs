@@ -315,6 +315,44 @@ fn chunks_of_zeros_are_made_not_fetched() {
 }
 
 #[test]
+fn postings_and_positions_are_cut_where_words_start_and_read_back_whole() {
+    // With 1 KiB chunks the fixture's postings and positions are cut in many places; a cut
+    // in the wrong place would give the engine a word's postings in pieces, or wrong.
+    let site = with_filler(40, 3);
+    site.run_with(&["build"], &[("ROLLBOOK_CHUNK_KB", "1")])
+        .assert_code(0);
+    let opened = open(&site);
+    for extension in [".idx", ".pos"] {
+        let file = packed_file(&opened, extension);
+        assert_eq!(file.layout, Layout::Words { size: 1024 }, "{extension}");
+        assert!(file.cuts.len() >= 4, "{extension}: too few cuts to tell");
+        for i in 0..file.chunks() {
+            let range = file.chunk_range(i);
+            if file.is_zeros(range.start) {
+                continue;
+            }
+            let stored = std::fs::read(opened.web.join(file.chunk_name(range.start)))
+                .expect("every chunk is written");
+            assert_eq!(pack::decompress(&stored).expect("chunk").len(), range.len());
+        }
+    }
+    for text in [
+        "pool",
+        "\"size the pool\"",
+        "w17 w4242 lesson",
+        "filler pool replicas",
+    ] {
+        let opened = open(&site);
+        let (answer, _) = ask(&opened, &query(text));
+        assert_eq!(answer["ok"], true, "{text}: {answer}");
+        assert_eq!(opened.synchronous.load(Ordering::SeqCst), 0, "{text}");
+        let expected = cli(&site, &[text]);
+        assert_eq!(hits(&answer["results"]), hits(&expected), "{text}");
+        assert_eq!(answer["results"]["total"], expected["total"], "{text}");
+    }
+}
+
+#[test]
 fn a_query_left_waiting_for_its_documents_does_not_answer_the_next() {
     let site = TestSite::fixture("search");
     site.build().assert_code(0);

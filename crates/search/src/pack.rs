@@ -33,6 +33,9 @@ pub struct PackedFile {
     /// norms of the lessons and actions, which have no title, are six such chunks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zeros: Vec<usize>,
+    /// For [`Layout::Words`], the first byte of each chunk after the first, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cuts: Vec<usize>,
 }
 
 /// How a file is cut into chunks.
@@ -48,6 +51,11 @@ pub enum Layout {
     /// table of where chunks start. The skip index and footer after the blocks are only in
     /// the pack.
     Blocks { count: usize },
+    /// Postings or positions, cut only where one word's run ends and the next begins, at
+    /// [`PackedFile::cuts`]: tantivy reads a word's run whole, so a word costs one chunk
+    /// (cut in fixed sizes, a run of 5-20 KB mostly straddled two). Chunks are about `size`
+    /// bytes; a word whose run is longer has a chunk of its own.
+    Words { size: usize },
 }
 
 impl PackedFile {
@@ -55,6 +63,32 @@ impl PackedFile {
         match self.layout {
             Layout::Fixed { size } => self.len.div_ceil(size),
             Layout::Blocks { count } => count,
+            Layout::Words { .. } => self.cuts.len() + 1,
+        }
+    }
+
+    /// The chunk that holds byte `at`, for files cut at fixed sizes or at words (a doc
+    /// store's blocks are where its skip index says).
+    pub fn chunk_at(&self, at: usize) -> usize {
+        match self.layout {
+            Layout::Fixed { size } => at / size,
+            Layout::Blocks { .. } | Layout::Words { .. } => {
+                self.cuts.partition_point(|&cut| cut <= at)
+            }
+        }
+    }
+
+    /// The bytes of chunk `i`, for files cut at fixed sizes or at words.
+    pub fn chunk_range(&self, i: usize) -> std::ops::Range<usize> {
+        match self.layout {
+            Layout::Fixed { size } => i * size..((i + 1) * size).min(self.len),
+            Layout::Blocks { .. } | Layout::Words { .. } => {
+                let start = match i {
+                    0 => 0,
+                    _ => self.cuts.get(i - 1).copied().unwrap_or(self.len),
+                };
+                start..self.cuts.get(i).copied().unwrap_or(self.len)
+            }
         }
     }
 
@@ -69,7 +103,7 @@ impl PackedFile {
     pub fn chunk_name(&self, start: usize) -> String {
         match self.layout {
             Layout::Fixed { size } => format!("{}-{}.bin", self.hash, start / size),
-            Layout::Blocks { .. } => format!("{}-{start}.bin", self.hash),
+            Layout::Blocks { .. } | Layout::Words { .. } => format!("{}-{start}.bin", self.hash),
         }
     }
 }
@@ -190,6 +224,7 @@ mod tests {
                 hash: "0123".into(),
                 layout: Layout::Fixed { size: 4 },
                 zeros: vec![4],
+                cuts: Vec::new(),
             }],
             ranges: vec![
                 Range {
@@ -216,7 +251,29 @@ mod tests {
         assert_eq!(blocks.chunks(), 3);
         assert_eq!(blocks.chunk_name(4), "0123-4.bin");
         assert_eq!(ranges[0].1, b"{}");
+        assert_eq!(decoded.files[0].chunk_range(1), 4..6);
+        assert_eq!(decoded.files[0].chunk_at(5), 1);
         assert_eq!(ranges[1], (manifest.ranges[1], &b"xy"[..]));
+    }
+
+    #[test]
+    fn a_file_cut_at_words_has_a_chunk_between_cuts() {
+        let file = PackedFile {
+            name: "s.idx".into(),
+            len: 100,
+            hash: "ab".into(),
+            layout: Layout::Words { size: 40 },
+            zeros: Vec::new(),
+            cuts: vec![30, 75],
+        };
+        assert_eq!(file.chunks(), 3);
+        let ranges: Vec<_> = (0..3).map(|i| file.chunk_range(i)).collect();
+        assert_eq!(ranges, [0..30, 30..75, 75..100]);
+        assert_eq!(
+            [0, 29, 30, 74, 75, 99].map(|at| file.chunk_at(at)),
+            [0, 0, 1, 1, 2, 2]
+        );
+        assert_eq!(file.chunk_name(30), "ab-30.bin");
     }
 
     #[test]

@@ -149,41 +149,45 @@ impl Shared {
             }
         }
         let packed_file = &self.manifest.files[file];
-        let size = match packed_file.layout {
-            Layout::Fixed { size } => size,
-            Layout::Blocks { .. } => {
-                let bytes = self.piece(packed_file, range.start, range.len())?;
-                if bytes.len() < range.len() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "a read of the doc store that is not one of its blocks",
-                    ));
-                }
-                return Ok(bytes.slice(0..range.len()));
+        if let Layout::Blocks { .. } = packed_file.layout {
+            let bytes = self.piece(packed_file, range.start, range.len())?;
+            if bytes.len() < range.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a read of the doc store that is not one of its blocks",
+                ));
             }
-        };
-        let (first, last) = (range.start / size, (range.end - 1) / size);
-        if last >= packed_file.chunks() {
+            return Ok(bytes.slice(0..range.len()));
+        }
+        if range.end > packed_file.len {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "read past the end of an index file",
             ));
         }
+        let (first, last) = (
+            packed_file.chunk_at(range.start),
+            packed_file.chunk_at(range.end - 1),
+        );
         let piece = |c: usize| {
-            let start = c * size;
-            self.piece(packed_file, start, size.min(packed_file.len - start))
+            let bounds = packed_file.chunk_range(c);
+            match self.piece(packed_file, bounds.start, bounds.len())? {
+                bytes if bytes.len() == bounds.len() => Ok((bounds.start, bytes)),
+                _ => Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a chunk of the search index is not as long as its file says",
+                )),
+            }
         };
         if first == last {
-            let bytes = piece(first)?;
-            let offset = first * size;
+            let (offset, bytes) = piece(first)?;
             return Ok(bytes.slice(range.start - offset..range.end - offset));
         }
         let mut out = Vec::with_capacity(range.len());
         // Every chunk is asked for before any error, so that a deferred read notes them all.
-        let pieces: Vec<io::Result<OwnedBytes>> = (first..=last).map(piece).collect();
-        for (c, piece) in (first..=last).zip(pieces) {
-            let piece = piece?;
-            let offset = c * size;
+        let pieces: Vec<io::Result<(usize, OwnedBytes)>> = (first..=last).map(piece).collect();
+        for piece in pieces {
+            let (offset, piece) = piece?;
             let from = range.start.max(offset) - offset;
             let to = range.end.min(offset + piece.len()) - offset;
             out.extend_from_slice(&piece.as_slice()[from..to]);
