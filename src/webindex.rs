@@ -124,9 +124,11 @@ pub fn export_again(
     names.sort();
     // meta.json is rewritten in place on every commit; other files keep their bytes.
     let known = |name: &str| cut.files.get(name).filter(|_| name != "meta.json");
-    let recorded = record(index_dir, |name| {
-        sizes.store.is_none() && known(name).is_none()
-    })?;
+    let recorded = record(
+        index_dir,
+        |name| known(name).is_none(),
+        sizes.store.is_none(),
+    )?;
 
     // Hash the files first (a chunk's name holds its file's hash), then cut them: the store's
     // thousands of chunks are shared out between the threads, not cut by one.
@@ -383,10 +385,16 @@ struct Recorded {
 /// Documents a task reads to find its part of a doc store's blocks.
 const DOCS_PER_TASK: u32 = 8192;
 
-/// Opens the index the way the engine does, noting what that reads, then reads every
-/// document of each store that `wanted` names: with a cache of one block, each block is read
-/// once, at the range the store's skip index gives, which is what the engine will read.
-fn record(index_dir: &Path, wanted: impl Fn(&str) -> bool) -> anyhow::Result<Recorded> {
+/// Opens the index the way the engine does, noting what that reads; then, of the files that
+/// `wanted` names (those still to cut), finds where the words of postings and positions
+/// start, and (if `blocks`) reads every document of each store: with a cache of one block,
+/// each block is read once, at the range the store's skip index gives, which is what the
+/// engine will read.
+fn record(
+    index_dir: &Path,
+    wanted: impl Fn(&str) -> bool,
+    blocks: bool,
+) -> anyhow::Result<Recorded> {
     let recording = Recording {
         inner: MmapDirectory::open(index_dir)
             .with_context(|| format!("cannot open the index in {}", index_dir.display()))?,
@@ -400,7 +408,7 @@ fn record(index_dir: &Path, wanted: impl Fn(&str) -> bool) -> anyhow::Result<Rec
     let mut tasks = Vec::new();
     for segment in searcher.segment_readers() {
         let name = format!("{}.store", segment.segment_id().uuid_string());
-        if !wanted(&name) {
+        if !blocks || !wanted(&name) {
             continue;
         }
         let docs = segment.max_doc();
@@ -426,7 +434,8 @@ fn record(index_dir: &Path, wanted: impl Fn(&str) -> bool) -> anyhow::Result<Rec
             tiles(&blocks).then_some((name, blocks))
         })
         .collect();
-    let words = word_starts(&searcher, &reads).context("cannot read the index to pack it")?;
+    let words =
+        word_starts(&searcher, &reads, &wanted).context("cannot read the index to pack it")?;
     Ok(Recorded {
         opened,
         blocks,
@@ -440,50 +449,41 @@ fn record(index_dir: &Path, wanted: impl Fn(&str) -> bool) -> anyhow::Result<Rec
 fn word_starts(
     searcher: &tantivy::Searcher,
     reads: &Reads,
+    wanted: impl Fn(&str) -> bool,
 ) -> tantivy::Result<HashMap<String, Vec<usize>>> {
     let mut starts: HashMap<String, Vec<usize>> = HashMap::new();
     for segment in searcher.segment_readers() {
         let uuid = segment.segment_id().uuid_string();
         let (postings, positions) = (format!("{uuid}.idx"), format!("{uuid}.pos"));
+        if !wanted(&postings) && !wanted(&positions) {
+            continue;
+        }
+        let (mut in_postings, mut in_positions) = (Vec::new(), Vec::new());
         for (field, entry) in segment.schema().fields() {
             if !entry.is_indexed() {
                 continue;
             }
             let inverted = segment.inverted_index(field)?;
             let mut stream = inverted.terms().stream()?;
-            // Where the field's postings and positions start, once known.
-            let (mut postings_at, mut positions_at) = (None, None);
+            // Where the field's parts of the two files start, once a word's read shows it.
+            let mut at = (None, None);
             while stream.advance() {
                 let info = stream.value();
-                if postings_at.is_none()
-                    || (positions_at.is_none() && !info.positions_range.is_empty())
-                {
-                    take(reads);
-                    inverted.read_postings_from_terminfo(
-                        info,
-                        IndexRecordOption::WithFreqsAndPositions,
-                    )?;
-                    for (path, range) in take(reads) {
-                        let name = path.to_string_lossy();
-                        if name == postings && postings_at.is_none() {
-                            postings_at = range.start.checked_sub(info.postings_range.start);
-                        } else if name == positions && !info.positions_range.is_empty() {
-                            positions_at = range.start.checked_sub(info.positions_range.start);
-                        }
-                    }
+                let has_positions = !info.positions_range.is_empty();
+                if at.0.is_none() || (at.1.is_none() && has_positions) {
+                    at = place(reads, &inverted, info, (&postings, &positions), at)?;
                 }
-                if let Some(at) = postings_at {
-                    starts
-                        .entry(postings.clone())
-                        .or_default()
-                        .push(at + info.postings_range.start);
+                if let Some(at) = at.0 {
+                    in_postings.push(at + info.postings_range.start);
                 }
-                if let (Some(at), false) = (positions_at, info.positions_range.is_empty()) {
-                    starts
-                        .entry(positions.clone())
-                        .or_default()
-                        .push(at + info.positions_range.start);
+                if let (Some(at), true) = (at.1, has_positions) {
+                    in_positions.push(at + info.positions_range.start);
                 }
+            }
+        }
+        for (file, found) in [(postings, in_postings), (positions, in_positions)] {
+            if !found.is_empty() {
+                starts.insert(file, found);
             }
         }
     }
@@ -492,6 +492,29 @@ fn word_starts(
         starts.dedup();
     }
     Ok(starts)
+}
+
+/// Where a field's parts of the postings and positions files (named `files`) start, as far
+/// as `known` and a recorded read of the word `info` tell.
+fn place(
+    reads: &Reads,
+    inverted: &tantivy::InvertedIndexReader,
+    info: &tantivy::postings::TermInfo,
+    files: (&str, &str),
+    known: (Option<usize>, Option<usize>),
+) -> tantivy::Result<(Option<usize>, Option<usize>)> {
+    let (mut postings_at, mut positions_at) = known;
+    take(reads);
+    inverted.read_postings_from_terminfo(info, IndexRecordOption::WithFreqsAndPositions)?;
+    for (path, range) in take(reads) {
+        let name = path.to_string_lossy();
+        if name == files.0 && postings_at.is_none() {
+            postings_at = range.start.checked_sub(info.postings_range.start);
+        } else if name == files.1 && !info.positions_range.is_empty() {
+            positions_at = range.start.checked_sub(info.positions_range.start);
+        }
+    }
+    Ok((postings_at, positions_at))
 }
 
 /// Whether `blocks` follow one another from the file's start, with no gap or overlap.

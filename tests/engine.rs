@@ -235,6 +235,21 @@ fn with_filler(n: usize, lessons: usize) -> TestSite {
     site
 }
 
+/// [`with_filler`] with 40 reports, built with 1 KiB chunks: files cut in many places.
+fn built_in_small_chunks(lessons: usize) -> TestSite {
+    let site = with_filler(40, lessons);
+    site.run_with(&["build"], &[("ROLLBOOK_CHUNK_KB", "1")])
+        .assert_code(0);
+    site
+}
+
+/// The engine's answer to `text` has `rollbook search --json`'s hits, in its order, and total.
+fn assert_answers_as_the_cli(site: &TestSite, text: &str, answer: &Value) {
+    let expected = cli(site, &[text]);
+    assert_eq!(hits(&answer["results"]), hits(&expected), "{text}");
+    assert_eq!(answer["results"]["total"], expected["total"], "{text}");
+}
+
 #[test]
 fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
     // Enough reports for a doc store of several blocks (16 KB of documents each).
@@ -290,9 +305,7 @@ fn a_hit_shown_costs_one_chunk_of_the_doc_store_which_is_its_block() {
 fn chunks_of_zeros_are_made_not_fetched() {
     // 3,200 lessons, none with a title: with 1 KiB chunks, their `title` norms (a byte each,
     // zero) fill whole chunks.
-    let site = with_filler(40, 80);
-    site.run_with(&["build"], &[("ROLLBOOK_CHUNK_KB", "1")])
-        .assert_code(0);
+    let site = built_in_small_chunks(80);
     let opened = open(&site);
     let norms = packed_file(&opened, ".fieldnorm");
     assert!(!norms.zeros.is_empty(), "no chunk of zeros: {norms:?}");
@@ -309,18 +322,14 @@ fn chunks_of_zeros_are_made_not_fetched() {
             .flatten()
             .all(|name| !zero_names.contains(name))
     );
-    let expected = cli(&site, &["pool lesson"]);
-    assert_eq!(hits(&answer["results"]), hits(&expected));
-    assert_eq!(answer["results"]["total"], expected["total"]);
+    assert_answers_as_the_cli(&site, "pool lesson", &answer);
 }
 
 #[test]
 fn postings_and_positions_are_cut_where_words_start_and_read_back_whole() {
     // With 1 KiB chunks the fixture's postings and positions are cut in many places; a cut
     // in the wrong place would give the engine a word's postings in pieces, or wrong.
-    let site = with_filler(40, 3);
-    site.run_with(&["build"], &[("ROLLBOOK_CHUNK_KB", "1")])
-        .assert_code(0);
+    let site = built_in_small_chunks(3);
     let opened = open(&site);
     for extension in [".idx", ".pos"] {
         let file = packed_file(&opened, extension);
@@ -346,9 +355,7 @@ fn postings_and_positions_are_cut_where_words_start_and_read_back_whole() {
         let (answer, _) = ask(&opened, &query(text));
         assert_eq!(answer["ok"], true, "{text}: {answer}");
         assert_eq!(opened.synchronous.load(Ordering::SeqCst), 0, "{text}");
-        let expected = cli(&site, &[text]);
-        assert_eq!(hits(&answer["results"]), hits(&expected), "{text}");
-        assert_eq!(answer["results"]["total"], expected["total"], "{text}");
+        assert_answers_as_the_cli(&site, text, &answer);
     }
 }
 
