@@ -115,6 +115,23 @@ pub enum Job {
     Json,
 }
 
+impl Job {
+    /// The kind of page the job makes, as the build's timings group them.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::Home => "home",
+            Job::Reports { .. } => "report lists",
+            Job::Report(_) => "reports",
+            Job::Lessons { .. } => "lesson lists",
+            Job::Actions { .. } => "action lists",
+            Job::Taxonomy(_) => "taxonomies",
+            Job::Term { .. } => "terms",
+            Job::Search => "search",
+            Job::NotFound | Job::Feed | Job::Sitemap | Job::Json => "other",
+        }
+    }
+}
+
 /// (report index, lesson or action index)
 type Ref = (u32, u32);
 

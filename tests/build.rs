@@ -725,3 +725,58 @@ fn every_page_has_the_search_box_and_the_search_page_says_what_it_needs() {
         "{sitemap}"
     );
 }
+
+#[test]
+fn timings_split_the_index_stage_and_the_pages_by_kind() {
+    let site = TestSite::fixture("basic");
+    let run = site.run_with(&["build"], &[("ROLLBOOK_TIMINGS", "1")]);
+    run.assert_code(0);
+    let line = |name: &str| {
+        run.stderr
+            .lines()
+            .find(|l| l.split_whitespace().take(2).eq(["timing:", name]))
+            .unwrap_or_else(|| panic!("no timing line for {name}:\n{}", run.stderr))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    for part in [
+        "create",
+        "record",
+        "hash",
+        "cut",
+        "pack",
+        "index",
+        "render+write",
+    ] {
+        line(part);
+    }
+    // Each kind of page: how many, and their bytes, which are the files written.
+    let reports: Vec<_> = site
+        .files("public/reports")
+        .into_iter()
+        .filter(|p| p != Path::new("index.html") && !p.to_string_lossy().starts_with("page-"))
+        .collect();
+    assert_eq!(reports.len(), 3, "{reports:?}");
+    let pages = line("reports");
+    assert_eq!(
+        pages[2].parse::<usize>().expect("pages"),
+        reports.len(),
+        "{pages:?}"
+    );
+    let bytes: u64 = reports
+        .iter()
+        .map(|p| {
+            std::fs::metadata(site.path().join("public/reports").join(p))
+                .expect("page")
+                .len()
+        })
+        .sum();
+    let kib: f64 = pages[4].parse().expect("KiB");
+    assert!(
+        (kib - bytes as f64 / 1024.0).abs() <= 0.5,
+        "{kib} KiB, {bytes} bytes"
+    );
+    // Without the variable, none of it.
+    let quiet = site.build();
+    assert!(!quiet.stderr.contains("timing:"), "{}", quiet.stderr);
+}

@@ -100,12 +100,16 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     let staging = Staging::begin(&output).map_err(WriteError::with_help)?;
     // model → index → related reports → render: report pages list what the index finds.
     let index_dir = staging.dir(crate::index::DIR)?;
+    let indexing = Instant::now();
     crate::index::create(&index_dir, &site.reports).context("cannot write the search index")?;
-    crate::webindex::export(&index_dir, &staging.dir("search")?)
+    let created = indexing.elapsed();
+    let exported = crate::webindex::export(&index_dir, &staging.dir("search")?)
         .context("cannot write the search index for the browser")?;
     let manifest = Manifest::new(config_hash(root), args.drafts, stamps);
     staging.write(crate::freshness::MANIFEST, manifest.to_text().as_bytes())?;
-    timings.mark("index");
+    let mut parts = vec![("create", created)];
+    parts.extend(exported.timings);
+    timings.parts("index", &parts);
     site.related = crate::related::compute(&index_dir, &site.reports)
         .context("cannot read the search index back for related reports")?;
     timings.mark("related");
@@ -113,14 +117,27 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     let jobs = renderer.jobs();
     let paths: Vec<String> = jobs.iter().map(|job| renderer.path(job)).collect();
     let bar = progress.stage(jobs.len(), "rendering");
+    let pages = PageTimes::default();
     let rendered: Result<(), anyhow::Error> = jobs.par_iter().try_for_each(|job| {
+        let started = Instant::now();
         let out = renderer.render(job, &paths).map_err(anyhow::Error::msg)?;
-        staging.write_with(&out.path, |w| out.body.write_to(w))?;
+        let rendered = started.elapsed();
+        let mut bytes = 0;
+        staging.write_with(&out.path, |w| {
+            let mut counted = Counted(w, &mut bytes);
+            out.body.write_to(&mut counted)
+        })?;
+        if timings.enabled {
+            pages.add(job.kind(), rendered, started.elapsed() - rendered, bytes);
+        }
         bar.inc(1);
         Ok(())
     });
     bar.finish_and_clear();
     timings.mark("render+write");
+    if timings.enabled {
+        pages.print();
+    }
     if let Err(e) = rendered {
         // A template that fails to render is a problem with the site's templates.
         eprintln!("error[template]: {e:#}");
@@ -221,6 +238,16 @@ impl Timings {
         }
     }
 
+    /// [`Timings::mark`], after the parts of the stage as the stage timed them.
+    fn parts(&self, stage: &str, parts: &[(&'static str, std::time::Duration)]) {
+        if self.enabled {
+            for (part, time) in parts {
+                eprintln!("timing:   {part:<12} {:>8.3} s", time.as_secs_f64());
+            }
+        }
+        self.mark(stage);
+    }
+
     fn mark(&self, stage: &str) {
         if self.enabled {
             let now = Instant::now();
@@ -240,6 +267,65 @@ impl Timings {
             );
             self.last.set(now);
         }
+    }
+}
+
+/// With `ROLLBOOK_TIMINGS`, where rendering and writing went, by kind of page: the time
+/// summed over the threads (so more than the stage's wall time), the pages and their bytes.
+#[derive(Default)]
+struct PageTimes(std::sync::Mutex<std::collections::BTreeMap<&'static str, PageTime>>);
+
+#[derive(Default)]
+struct PageTime {
+    pages: usize,
+    render: std::time::Duration,
+    write: std::time::Duration,
+    bytes: u64,
+}
+
+impl PageTimes {
+    fn add(
+        &self,
+        kind: &'static str,
+        render: std::time::Duration,
+        write: std::time::Duration,
+        bytes: u64,
+    ) {
+        if let Ok(mut kinds) = self.0.lock() {
+            let time = kinds.entry(kind).or_default();
+            time.pages += 1;
+            time.render += render;
+            time.write += write;
+            time.bytes += bytes;
+        }
+    }
+
+    fn print(self) {
+        let kinds = self.0.into_inner().unwrap_or_default();
+        for (kind, t) in kinds {
+            eprintln!(
+                "timing:   {kind:<13} {:>6} pages {:>9.0} KiB  render {:>6.2} s  write {:>6.2} s (thread time)",
+                t.pages,
+                t.bytes as f64 / 1024.0,
+                t.render.as_secs_f64(),
+                t.write.as_secs_f64()
+            );
+        }
+    }
+}
+
+/// A writer that counts the bytes written through it.
+struct Counted<'a, 'b>(&'a mut dyn std::io::Write, &'b mut u64);
+
+impl std::io::Write for Counted<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.0.write(buf)?;
+        *self.1 += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
