@@ -126,14 +126,20 @@ pub fn export_again(
     names.sort();
     // meta.json is rewritten in place on every commit; other files keep their bytes.
     let known = |name: &str| cut.files.get(name).filter(|_| name != "meta.json");
-    let mut timings = Timings::default();
+    // How long each part took, for `ROLLBOOK_TIMINGS`.
+    let mut timings = Vec::new();
+    let mut last = std::time::Instant::now();
+    let mut lap = |part: &'static str| {
+        let now = std::time::Instant::now();
+        timings.push((part, now - last));
+        last = now;
+    };
     let recorded = record(
         index_dir,
         |name| known(name).is_none(),
         sizes.store.is_none(),
     )?;
-
-    timings.lap("record");
+    lap("record");
     // Hash the files first (a chunk's name holds its file's hash), then cut them: the store's
     // thousands of chunks are shared out between the threads, not cut by one.
     let files: Vec<PackedFile> = names
@@ -158,7 +164,7 @@ pub fn export_again(
             }
         })
         .collect::<anyhow::Result<_>>()?;
-    timings.lap("hash");
+    lap("hash");
     // A file whose hash `cut` holds has its chunks already: the same name, the same bytes.
     let pieces: Vec<(usize, &PackedFile, Vec<Range<usize>>)> = files
         .iter()
@@ -182,7 +188,7 @@ pub fn export_again(
         .par_iter()
         .map(|(i, file, run)| Ok((*i, cut_chunks(index_dir, file, run, &web_dir)?)))
         .collect::<anyhow::Result<_>>()?;
-    timings.lap("cut + write");
+    lap("cut + write");
     // In order: a file's runs are in order, and so are the results.
     let mut files = files;
     for (file, starts) in zeros {
@@ -227,36 +233,13 @@ pub fn export_again(
         pack = format!("web/{pack_name}"),
     );
     std::fs::write(search_dir.join("worker.js"), worker)?;
-    timings.lap("pack");
+    lap("pack");
     Ok(Exported {
         pack: pack_name,
         pack_bytes: packed.len(),
         chunks,
-        timings: timings.parts,
+        timings,
     })
-}
-
-/// The time of each part of an export, one after the other.
-struct Timings {
-    last: std::time::Instant,
-    parts: Vec<(&'static str, std::time::Duration)>,
-}
-
-impl Default for Timings {
-    fn default() -> Self {
-        Timings {
-            last: std::time::Instant::now(),
-            parts: Vec::new(),
-        }
-    }
-}
-
-impl Timings {
-    fn lap(&mut self, part: &'static str) {
-        let now = std::time::Instant::now();
-        self.parts.push((part, now - self.last));
-        self.last = now;
-    }
 }
 
 /// Chunks that one task cuts in a row, through its own handle on the file: enough tasks to

@@ -117,27 +117,23 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     let jobs = renderer.jobs();
     let paths: Vec<String> = jobs.iter().map(|job| renderer.path(job)).collect();
     let bar = progress.stage(jobs.len(), "rendering");
-    let pages = PageTimes::default();
+    let pages = PageTimes::new(timings.enabled);
     let rendered: Result<(), anyhow::Error> = jobs.par_iter().try_for_each(|job| {
         let started = Instant::now();
         let out = renderer.render(job, &paths).map_err(anyhow::Error::msg)?;
         let rendered = started.elapsed();
         let mut bytes = 0;
-        staging.write_with(&out.path, |w| {
-            let mut counted = Counted(w, &mut bytes);
-            out.body.write_to(&mut counted)
+        staging.write_with(&out.path, |w| match pages.enabled {
+            true => out.body.write_to(&mut Counted(w, &mut bytes)),
+            false => out.body.write_to(w),
         })?;
-        if timings.enabled {
-            pages.add(job.kind(), rendered, started.elapsed() - rendered, bytes);
-        }
+        pages.add(job.kind(), rendered, started.elapsed() - rendered, bytes);
         bar.inc(1);
         Ok(())
     });
     bar.finish_and_clear();
     timings.mark("render+write");
-    if timings.enabled {
-        pages.print();
-    }
+    pages.print();
     if let Err(e) = rendered {
         // A template that fails to render is a problem with the site's templates.
         eprintln!("error[template]: {e:#}");
@@ -272,8 +268,10 @@ impl Timings {
 
 /// With `ROLLBOOK_TIMINGS`, where rendering and writing went, by kind of page: the time
 /// summed over the threads (so more than the stage's wall time), the pages and their bytes.
-#[derive(Default)]
-struct PageTimes(std::sync::Mutex<std::collections::BTreeMap<&'static str, PageTime>>);
+struct PageTimes {
+    enabled: bool,
+    kinds: std::sync::Mutex<std::collections::BTreeMap<&'static str, PageTime>>,
+}
 
 #[derive(Default)]
 struct PageTime {
@@ -284,6 +282,13 @@ struct PageTime {
 }
 
 impl PageTimes {
+    fn new(enabled: bool) -> Self {
+        PageTimes {
+            enabled,
+            kinds: std::sync::Mutex::default(),
+        }
+    }
+
     fn add(
         &self,
         kind: &'static str,
@@ -291,7 +296,10 @@ impl PageTimes {
         write: std::time::Duration,
         bytes: u64,
     ) {
-        if let Ok(mut kinds) = self.0.lock() {
+        if !self.enabled {
+            return;
+        }
+        if let Ok(mut kinds) = self.kinds.lock() {
             let time = kinds.entry(kind).or_default();
             time.pages += 1;
             time.render += render;
@@ -301,7 +309,7 @@ impl PageTimes {
     }
 
     fn print(self) {
-        let kinds = self.0.into_inner().unwrap_or_default();
+        let kinds = self.kinds.into_inner().unwrap_or_default();
         for (kind, t) in kinds {
             eprintln!(
                 "timing:   {kind:<13} {:>6} pages {:>9.0} KiB  render {:>6.2} s  write {:>6.2} s (thread time)",
