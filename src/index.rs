@@ -229,9 +229,17 @@ pub fn report_body(report: &Report) -> ReportText {
 }
 
 fn text_and_sections(html: &str, sections: &[Section]) -> ReportText {
+    // Sections come in the order of their headings: each is looked for after the one before
+    // (from the start again if it is not there), which reads the HTML once, not once per section.
+    let mut from = 0;
     let places: Vec<(&Section, Range<usize>)> = sections
         .iter()
-        .filter_map(|section| Some((section, section_place(html, &section.anchor)?)))
+        .filter_map(|section| {
+            let place = section_place(html, from, &section.anchor)
+                .or_else(|| section_place(html, 0, &section.anchor))?;
+            from = place.start;
+            Some((section, place))
+        })
         .collect();
     let mut cuts: Vec<usize> = places
         .iter()
@@ -276,10 +284,10 @@ fn text_and_sections(html: &str, sections: &[Section]) -> ReportText {
 
 /// Where a section's content is in the report's HTML: after its heading's closing tag, up to
 /// the next heading of the same or a higher level (or the end). None if the heading is not
-/// there.
-fn section_place(html: &str, anchor: &str) -> Option<Range<usize>> {
+/// there, at or after byte `from`.
+fn section_place(html: &str, from: usize, anchor: &str) -> Option<Range<usize>> {
     let needle = format!(" id=\"{anchor}\">");
-    let at = html.find(&needle)?;
+    let at = from + html.get(from..)?.find(&needle)?;
     // `<hN id="…">`: the level is the digit before the id.
     let level = *html.as_bytes()[..at]
         .last()

@@ -473,7 +473,8 @@ impl Similarity {
 
     /// `slot`'s related links for the ranked reports. A reason is kept from the current list
     /// when neither report was re-weighed (`reweighed`), since it depends only on the two
-    /// reports' text and vectors; otherwise it is written afresh.
+    /// reports' text and vectors; otherwise it is written afresh. The words of every fresh
+    /// reason are looked up in one reading of the report's text, not one per related report.
     fn links(
         &self,
         slot: usize,
@@ -485,20 +486,58 @@ impl Similarity {
         let Some(profile) = self.profile(slot) else {
             return Vec::new();
         };
-        best.into_iter()
+        let chosen: Vec<(usize, f32, Reason)> = best
+            .into_iter()
             .filter_map(|(other, score)| {
                 let kept = reweighed
                     .filter(|marked| !marked[slot] && !marked[other])
                     .and_then(|_| profile.related.iter().find(|l| l.slot == other));
                 let reason = match kept {
-                    Some(link) => link.reason.clone(),
-                    None => Arc::from(reason(
-                        reports.get(position[slot])?,
-                        reports.get(position[other])?,
-                        &profile.vector,
-                        &self.profile(other)?.vector,
-                        &self.vocabulary,
-                    )),
+                    Some(link) => Reason::Kept(link.reason.clone()),
+                    None => {
+                        reports.get(position[slot])?;
+                        Reason::Fresh(
+                            reports.get(position[other])?,
+                            shared_stems(
+                                &profile.vector,
+                                &self.profile(other)?.vector,
+                                &self.vocabulary,
+                            ),
+                        )
+                    }
+                };
+                Some((other, score, reason))
+            })
+            .collect();
+        let mut stems: Vec<&str> = Vec::new();
+        for (_, _, reason) in &chosen {
+            if let Reason::Fresh(_, shared) = reason {
+                for stem in shared {
+                    if !stems.contains(stem) {
+                        stems.push(stem);
+                    }
+                }
+            }
+        }
+        let words = match reports.get(position[slot]) {
+            Some(report) if !stems.is_empty() => surface_words(report, &stems),
+            _ => Vec::new(),
+        };
+        chosen
+            .into_iter()
+            .filter_map(|(other, score, chosen)| {
+                let reason = match chosen {
+                    Reason::Kept(reason) => reason,
+                    Reason::Fresh(b, shared) => {
+                        let words: Vec<&str> = shared
+                            .iter()
+                            .map(|&stem| {
+                                let i = stems.iter().position(|s| *s == stem);
+                                i.and_then(|i| words.get(i)).map_or(stem, String::as_str)
+                            })
+                            .collect();
+                        Arc::from(reason(reports.get(position[slot])?, b, &words))
+                    }
                 };
                 Some(Link {
                     slot: other,
@@ -1135,9 +1174,31 @@ fn relates(df: u32, reports: usize) -> bool {
     (2..=max_df).contains(&df)
 }
 
-/// One line: the services and tags the two reports share, then the terms that weigh most in
-/// both.
-fn reason(a: &Report, b: &Report, va: &Vector, vb: &Vector, vocabulary: &Vocabulary) -> String {
+/// Why a related report is listed: the reason it had, or the report and the stems the two
+/// share, whose words are still to be found.
+enum Reason<'a> {
+    Kept(Arc<str>),
+    Fresh(&'a Report, Vec<&'a str>),
+}
+
+/// The (up to three) stems that weigh most in both vectors.
+fn shared_stems<'v>(va: &Vector, vb: &Vector, vocabulary: &'v Vocabulary) -> Vec<&'v str> {
+    let weights: HashMap<u32, f32> = vb.iter().copied().collect();
+    let mut common: Vec<(u32, f32)> = va
+        .iter()
+        .filter_map(|&(t, w)| weights.get(&t).map(|w2| (t, w * w2)))
+        .collect();
+    common.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    common
+        .iter()
+        .take(3)
+        .map(|&(t, _)| vocabulary.text(t))
+        .collect()
+}
+
+/// One line: the services and tags the two reports share, then the words of the terms that
+/// weigh most in both.
+fn reason(a: &Report, b: &Report, words: &[&str]) -> String {
     let mut parts = Vec::new();
     for (what, x, y) in [
         ("service", &a.meta.services, &b.meta.services),
@@ -1153,19 +1214,7 @@ fn reason(a: &Report, b: &Report, va: &Vector, vb: &Vector, vocabulary: &Vocabul
             parts.push(format!("same {what}{s}: {}", shared.join(", ")));
         }
     }
-    let weights: HashMap<u32, f32> = vb.iter().copied().collect();
-    let mut common: Vec<(u32, f32)> = va
-        .iter()
-        .filter_map(|&(t, w)| weights.get(&t).map(|w2| (t, w * w2)))
-        .collect();
-    common.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-    let stems: Vec<&str> = common
-        .iter()
-        .take(3)
-        .map(|&(t, _)| vocabulary.text(t))
-        .collect();
-    if !stems.is_empty() {
-        let words = surface_words(a, &stems);
+    if !words.is_empty() {
         parts.push(format!("both mention {}", words.join(", ")));
     }
     parts.join("; ")
@@ -1176,18 +1225,19 @@ fn reason(a: &Report, b: &Report, va: &Vector, vb: &Vector, vocabulary: &Vocabul
 fn surface_words(report: &Report, stems: &[&str]) -> Vec<String> {
     let mut found: Vec<Option<String>> = vec![None; stems.len()];
     let texts = [report.meta.title.as_str(), report.html.as_str()];
+    let mut missing = stems.len();
     'texts: for text in texts {
         for word in text.split(|c: char| !c.is_alphanumeric()) {
             if word.is_empty() {
                 continue;
             }
-            let lower = word.to_lowercase();
             for (i, stem) in stems.iter().enumerate() {
-                if found[i].is_none() && lower.starts_with(stem) {
-                    found[i] = Some(lower.clone());
+                if found[i].is_none() && starts_lowercased(word, stem) {
+                    found[i] = Some(word.to_lowercase());
+                    missing -= 1;
                 }
             }
-            if found.iter().all(Option::is_some) {
+            if missing == 0 {
                 break 'texts;
             }
         }
@@ -1197,6 +1247,17 @@ fn surface_words(report: &Report, stems: &[&str]) -> Vec<String> {
         .zip(stems)
         .map(|(word, stem)| word.unwrap_or_else(|| stem.to_string()))
         .collect()
+}
+
+/// Whether `word`, lowercased, starts with `stem`. Most words are ASCII, compared in place:
+/// lowercasing every word read into a new string took longer than ranking the reports.
+fn starts_lowercased(word: &str, stem: &str) -> bool {
+    if word.is_ascii() {
+        word.len() >= stem.len()
+            && word.as_bytes()[..stem.len()].eq_ignore_ascii_case(stem.as_bytes())
+    } else {
+        word.to_lowercase().starts_with(stem)
+    }
 }
 
 #[cfg(test)]
@@ -1489,6 +1550,26 @@ mod tests {
             "{reason}"
         );
         assert_consistent(&similarity, &reports);
+    }
+
+    #[test]
+    fn surface_words_are_the_first_words_of_each_stem_as_written() {
+        let report = report(
+            "2024-01-01-a",
+            "2024-01-01",
+            "Migrations stalled",
+            &[],
+            "The MIGRATION locked the Überlastung table; replicas lagged, then lagging stopped.",
+        );
+        assert_eq!(
+            surface_words(&report, &["migrat", "überlast", "lag", "happi"]),
+            ["migrations", "überlastung", "lagged", "happi"],
+            "the title first, then the text, lowercased; a stem no word starts with is itself"
+        );
+        assert!(starts_lowercased("MIGRATION", "migrat"));
+        assert!(!starts_lowercased("mig", "migrat"));
+        assert!(!starts_lowercased("Uberlast", "überlast"));
+        assert!(starts_lowercased("ÜBERLAST", "überlast"));
     }
 
     #[test]
