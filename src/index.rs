@@ -229,14 +229,13 @@ pub fn report_body(report: &Report) -> ReportText {
 }
 
 fn text_and_sections(html: &str, sections: &[Section]) -> ReportText {
-    // Sections come in the order of their headings: each is looked for after the one before
-    // (from the start again if it is not there), which reads the HTML once, not once per section.
+    // Sections are in the order of their headings (as parsing found them): each is looked for
+    // after the one before, which reads the HTML once, not once per section.
     let mut from = 0;
     let places: Vec<(&Section, Range<usize>)> = sections
         .iter()
         .filter_map(|section| {
-            let place = section_place(html, from, &section.anchor)
-                .or_else(|| section_place(html, 0, &section.anchor))?;
+            let place = section_place(html, from, &section.anchor)?;
             from = place.start;
             Some((section, place))
         })

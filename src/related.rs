@@ -486,6 +486,8 @@ impl Similarity {
         let Some(profile) = self.profile(slot) else {
             return Vec::new();
         };
+        // The stems of the fresh reasons, each once: a fresh reason holds its stems' indices.
+        let mut stems: Vec<&str> = Vec::new();
         let chosen: Vec<(usize, f32, Reason)> = best
             .into_iter()
             .filter_map(|(other, score)| {
@@ -495,55 +497,44 @@ impl Similarity {
                 let reason = match kept {
                     Some(link) => Reason::Kept(link.reason.clone()),
                     None => {
-                        reports.get(position[slot])?;
-                        Reason::Fresh(
-                            reports.get(position[other])?,
-                            shared_stems(
-                                &profile.vector,
-                                &self.profile(other)?.vector,
-                                &self.vocabulary,
-                            ),
-                        )
+                        let a = reports.get(position[slot])?;
+                        let b = reports.get(position[other])?;
+                        let shared = shared_stems(
+                            &profile.vector,
+                            &self.profile(other)?.vector,
+                            &self.vocabulary,
+                        );
+                        let at = shared
+                            .into_iter()
+                            .map(|stem| {
+                                stems.iter().position(|&s| s == stem).unwrap_or_else(|| {
+                                    stems.push(stem);
+                                    stems.len() - 1
+                                })
+                            })
+                            .collect();
+                        Reason::Fresh(a, b, at)
                     }
                 };
                 Some((other, score, reason))
             })
             .collect();
-        let mut stems: Vec<&str> = Vec::new();
-        for (_, _, reason) in &chosen {
-            if let Reason::Fresh(_, shared) = reason {
-                for stem in shared {
-                    if !stems.contains(stem) {
-                        stems.push(stem);
-                    }
-                }
-            }
-        }
         let words = match reports.get(position[slot]) {
             Some(report) if !stems.is_empty() => surface_words(report, &stems),
             _ => Vec::new(),
         };
         chosen
             .into_iter()
-            .filter_map(|(other, score, chosen)| {
-                let reason = match chosen {
+            .map(|(other, score, chosen)| Link {
+                slot: other,
+                score,
+                reason: match chosen {
                     Reason::Kept(reason) => reason,
-                    Reason::Fresh(b, shared) => {
-                        let words: Vec<&str> = shared
-                            .iter()
-                            .map(|&stem| {
-                                let i = stems.iter().position(|s| *s == stem);
-                                i.and_then(|i| words.get(i)).map_or(stem, String::as_str)
-                            })
-                            .collect();
-                        Arc::from(reason(reports.get(position[slot])?, b, &words))
+                    Reason::Fresh(a, b, at) => {
+                        let words: Vec<&str> = at.iter().map(|&i| words[i].as_str()).collect();
+                        Arc::from(reason(a, b, &words))
                     }
-                };
-                Some(Link {
-                    slot: other,
-                    score,
-                    reason,
-                })
+                },
             })
             .collect()
     }
@@ -1174,11 +1165,11 @@ fn relates(df: u32, reports: usize) -> bool {
     (2..=max_df).contains(&df)
 }
 
-/// Why a related report is listed: the reason it had, or the report and the stems the two
-/// share, whose words are still to be found.
+/// Why a related report is listed: the reason it had, or the two reports and the stems they
+/// share (indices into those looked up in the first one's text), whose words are to be found.
 enum Reason<'a> {
     Kept(Arc<str>),
-    Fresh(&'a Report, Vec<&'a str>),
+    Fresh(&'a Report, &'a Report, Vec<usize>),
 }
 
 /// The (up to three) stems that weigh most in both vectors.
