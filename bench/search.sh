@@ -11,8 +11,9 @@ usage() {
 usage: bench/search.sh [N ...]
 
 For each N (default: 10000), on the cached corpus shared with bench/build.sh:
-  1. builds the site once with ROLLBOOK_TIMINGS=1 and reports the index and related-reports
-     stages against the rest of the build;
+  1. builds the site BENCH_BUILDS times (default 3) with the search index and related reports
+     and as many times without them (ROLLBOOK_BENCH_WITHOUT_INDEX=1), alternating, each into
+     a new directory, and reports the medians and their ratio;
   2. runs `rollbook search QUERY --json` BENCH_RUNS times (default 20) after one warm-up
      run and reports the median wall time of the whole process (file cache warm);
   3. checks that every run printed the same JSON.
@@ -21,6 +22,7 @@ environment:
   BENCH_DIR     work dir for corpora, outputs, logs   (default: <repo>/target/bench)
   GEN_CORPUS    corpus generator   (default: <repo>/../shared/bench/gen_corpus.py)
   BENCH_RUNS    search runs   (default: 20)
+  BENCH_BUILDS  builds with the index, and as many without   (default: 3)
   BENCH_QUERY   the query   (default: "connection pool timeout")
   ROLLBOOK_BIN  use this rollbook binary instead of `cargo build --release`
 EOF
@@ -32,23 +34,57 @@ SCRIPT=search.sh
 parse_sizes 10000 -- "$@"
 bench_paths 20
 QUERY=${BENCH_QUERY:-connection pool timeout}
+BUILDS=${BENCH_BUILDS:-3}
 rollbook_binary
 
 now_ns() { date +%s%N; }
+
+# Outputs are moved aside and deleted at exit, not deleted before a build (see step 1).
+trash=$BENCH_DIR/search-trash-$$
+mkdir -p "$trash"
+trap 'rm -rf "$trash"' EXIT
+aside() { if [[ -e $1 ]]; then mv "$1" "$trash/old-$(date +%s%N)"; fi; }
 
 for n in "${sizes[@]}"; do
   ensure_corpus "$n"
   site=$BENCH_DIR/site-$n
 
-  # 1. The build, by stage. The site's own output_dir (public/) is where search looks.
-  log "N=$n: rollbook build (ROLLBOOK_TIMINGS=1)"
-  timings=$BENCH_DIR/logs/search-build-$n.log
-  ROLLBOOK_TIMINGS=1 "$rollbook" build --root "$site" >"$timings" 2>&1 || die "build failed; see $timings"
-  stage() { awk -v s="$1" '$1 == "timing:" && $2 == s { print $3 }' "$timings"; }
-  index=$(stage index) related=$(stage related)
-  total=$(grep -oE '\(([0-9.]+) s' "$timings" | tail -n1 | tr -d '( s')
-  without=$(awk -v t="$total" -v i="$index" -v r="$related" 'BEGIN { printf "%.2f", t - i - r }')
-  factor=$(awk -v t="$total" -v w="$without" 'BEGIN { printf "%.2f", t / w }')
+  # 1. Builds with and without the index, alternating. Subtracting the index's stages from
+  # one build would assume that the rest of it costs the same without them; measured instead.
+  # No build follows the deletion of a previous output: creating files just after tens of
+  # thousands were deleted is slower on ext4 without a journal.
+  # The last build with the index goes to the site's own output_dir, where search looks.
+  with=() without=() peak_with=0 peak_without=0
+  logs=$BENCH_DIR/logs
+  for ((i = 1; i <= BUILDS; i++)); do
+    for variant in with without; do
+      out=$trash/$variant-$n-$i
+      [[ $variant == with && $i == "$BUILDS" ]] && out=$site/public
+      aside "$out"
+      log "N=$n: rollbook build, $variant the index ($i of $BUILDS)"
+      timing=$logs/search-build-$variant-$n-$i.log
+      vars=(ROLLBOOK_TIMINGS=1)
+      [[ $variant == without ]] && vars+=(ROLLBOOK_BENCH_WITHOUT_INDEX=1)
+      env "${vars[@]}" /usr/bin/time -f '%e %M' -o "$timing.time" \
+        "$rollbook" build --root "$site" --output "$out" >"$timing" 2>&1 ||
+        die "build failed; see $timing"
+      read -r wall peak <"$timing.time"
+      if [[ $variant == with ]]; then
+        with+=("$wall")
+        ((peak > peak_with)) && peak_with=$peak
+      else
+        without+=("$wall")
+        ((peak > peak_without)) && peak_without=$peak
+      fi
+    done
+  done
+  total=$(printf '%s\n' "${with[@]}" | median)
+  base=$(printf '%s\n' "${without[@]}" | median)
+  factor=$(awk -v t="$total" -v w="$base" 'BEGIN { printf "%.2f", t / w }')
+  runs=$(for ((i = 0; i < BUILDS; i++)); do
+    awk -v t="${with[i]}" -v w="${without[i]}" 'BEGIN { printf "%.2f ", t / w }'
+  done)
+  mib_of() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
   # 2. Searches, warm.
   "$rollbook" search --root "$site" "$QUERY" --json >/dev/null 2>&1
@@ -72,11 +108,9 @@ for n in "${sizes[@]}"; do
     echo
     echo "| measure | value |"
     echo "|---|---:|"
-    echo "| build, whole | $total s |"
-    echo "| of which index | $index s |"
-    echo "| of which related reports | $related s |"
-    echo "| build without them | $without s |"
-    echo "| build / build without index | ${factor}× (bar: at most 1.5×) |"
+    echo "| build with the index and related reports, median of $BUILDS | $total s, peak $(mib_of "$peak_with") MiB |"
+    echo "| build without them, median of $BUILDS | $base s, peak $(mib_of "$peak_without") MiB |"
+    echo "| with / without | ${factor}× (each pair: ${runs% }; bar: at most 1.5×) |"
     echo "| \`rollbook search \"$QUERY\" --json\`, median of $RUNS | $ms ms (bar: under 30 ms) |"
     echo "| matches | $hits |"
     echo "| same JSON every run | $same |"

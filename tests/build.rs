@@ -746,6 +746,7 @@ fn timings_split_the_index_stage_and_the_pages_by_kind() {
         "cut",
         "pack",
         "index",
+        "related",
         "render+write",
     ] {
         line(part);
@@ -779,4 +780,40 @@ fn timings_split_the_index_stage_and_the_pages_by_kind() {
     // Without the variable, none of it.
     let quiet = site.build();
     assert!(!quiet.stderr.contains("timing:"), "{}", quiet.stderr);
+}
+
+#[test]
+fn the_benchmarks_build_without_the_index_writes_the_site_alone() {
+    let site = TestSite::fixture("basic");
+    let run = site.run_with(&["build"], &[("ROLLBOOK_BENCH_WITHOUT_INDEX", "1")]);
+    run.assert_code(0);
+    assert!(
+        !site.path().join("public/search/index").exists(),
+        "no index"
+    );
+    assert!(
+        !site.path().join("public/search/worker.js").exists(),
+        "no browser copy"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&site.read("public/reports.json")).expect("reports.json");
+    let reports = json["reports"].as_array().expect("reports");
+    assert!(!reports.is_empty());
+    for report in reports {
+        assert_eq!(report["related"], serde_json::json!([]), "{report}");
+    }
+    // The same build with the index relates the fixture's reports.
+    let run = site.run(&["build"]);
+    run.assert_code(0);
+    assert!(site.path().join("public/search/index/meta.json").exists());
+    let json: serde_json::Value =
+        serde_json::from_str(&site.read("public/reports.json")).expect("reports.json");
+    assert!(
+        json["reports"]
+            .as_array()
+            .expect("reports")
+            .iter()
+            .any(|r| r["related"].as_array().is_some_and(|a| !a.is_empty())),
+        "{json}"
+    );
 }

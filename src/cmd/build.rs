@@ -98,21 +98,25 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     };
     timings.mark("assemble");
     let staging = Staging::begin(&output).map_err(WriteError::with_help)?;
-    // model → index → related reports → render: report pages list what the index finds.
-    let index_dir = staging.dir(crate::index::DIR)?;
-    let indexing = Instant::now();
-    crate::index::create(&index_dir, &site.reports).context("cannot write the search index")?;
-    let created = indexing.elapsed();
-    let exported = crate::webindex::export(&index_dir, &staging.dir("search")?)
-        .context("cannot write the search index for the browser")?;
     let manifest = Manifest::new(config_hash(root), args.drafts, stamps);
     staging.write(crate::freshness::MANIFEST, manifest.to_text().as_bytes())?;
-    let mut parts = vec![("create", created)];
-    parts.extend(exported.timings);
-    timings.parts("index", &parts);
-    site.related = crate::related::compute(&index_dir, &site.reports)
-        .context("cannot read the search index back for related reports")?;
-    timings.mark("related");
+    if std::env::var_os(BENCH_WITHOUT_INDEX).is_some() {
+        site.related = vec![Vec::new(); site.reports.len()];
+    } else {
+        // model → index → related reports → render: report pages list what the index finds.
+        let index_dir = staging.dir(crate::index::DIR)?;
+        let indexing = Instant::now();
+        crate::index::create(&index_dir, &site.reports).context("cannot write the search index")?;
+        let created = indexing.elapsed();
+        let exported = crate::webindex::export(&index_dir, &staging.dir("search")?)
+            .context("cannot write the search index for the browser")?;
+        let mut parts = vec![("create", created)];
+        parts.extend(exported.timings);
+        timings.parts("index", &parts);
+        site.related = crate::related::compute(&index_dir, &site.reports)
+            .context("cannot read the search index back for related reports")?;
+        timings.mark("related");
+    }
     let renderer = Renderer::new(&site, &config, &mut theme);
     let jobs = renderer.jobs();
     let paths: Vec<String> = jobs.iter().map(|job| renderer.path(job)).collect();
@@ -171,6 +175,11 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// For benchmarks only: with this set, `rollbook build` writes no search index and no
+/// related reports, the generator's site alone, so that `bench/search.sh` can time what they
+/// cost a build side by side with it.
+const BENCH_WITHOUT_INDEX: &str = "ROLLBOOK_BENCH_WITHOUT_INDEX";
+
 /// How many warnings a build prints in full; `rollbook check` lists them all.
 const WARNINGS_SHOWN: usize = 20;
 
@@ -224,6 +233,8 @@ fn report_problems(mut diagnostics: Vec<Diagnostic>, root: &Path) -> Outcome {
 struct Timings {
     enabled: bool,
     last: std::cell::Cell<Instant>,
+    /// The process's CPU time (all threads) at the last mark, to tell idle cores.
+    last_cpu: std::cell::Cell<f64>,
 }
 
 impl Timings {
@@ -231,6 +242,7 @@ impl Timings {
         Timings {
             enabled: std::env::var_os("ROLLBOOK_TIMINGS").is_some(),
             last: std::cell::Cell::new(Instant::now()),
+            last_cpu: std::cell::Cell::new(cpu_seconds()),
         }
     }
 
@@ -255,15 +267,33 @@ impl Timings {
                     .find_map(|l| l.strip_prefix(name))
                     .map_or(String::new(), |v| v.trim().to_string())
             };
+            let cpu = cpu_seconds();
             eprintln!(
-                "timing: {stage:<14} {:>8.3} s  rss {:>12}  peak {:>12}",
+                "timing: {stage:<14} {:>8.3} s  cpu {:>7.2} s  rss {:>12}  peak {:>12}",
                 (now - self.last.get()).as_secs_f64(),
+                cpu - self.last_cpu.get(),
                 field("VmRSS:"),
                 field("VmHWM:")
             );
             self.last.set(now);
+            self.last_cpu.set(cpu);
         }
     }
+}
+
+/// The CPU time of the process's threads so far, user and system, from /proc (Linux; 0
+/// elsewhere), in the kernel's usual 100 ticks a second.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command's name in parentheses: utime and stime are the 12th and 13th fields.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
 }
 
 /// With `ROLLBOOK_TIMINGS`, where rendering and writing went, by kind of page: the time
