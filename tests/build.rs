@@ -238,6 +238,27 @@ fn lessons_and_actions_pages_list_everything_with_filters_and_pages() {
         !open.contains("Ship the hotfix"),
         "done actions are not on the open list"
     );
+    let anchor = "reports/2024-01-26-payments-pool.html#action-alert-when-the-5xx-ratio-exceeds";
+    assert_eq!(
+        open.matches(anchor).count(),
+        1,
+        "a listed action links to its anchor once, from the Report column"
+    );
+    assert!(
+        lessons.contains(
+            "#lesson-canary-stages-must-drive-real-concurrency\" title=\"Show in the report\" \
+             aria-label=\"Show this lesson in the report\"></a>"
+        ),
+        "a lesson's link to its anchor has an accessible name (its icon comes from CSS)"
+    );
+    let report = site.read("public/reports/2024-01-26-payments-pool.html");
+    assert!(
+        report.contains(
+            "href=\"#action-alert-when-the-5xx-ratio-exceeds\" title=\"Show in the report\" \
+             aria-label=\"Show this action in the report\""
+        ),
+        "on its report page an action links to its anchor in the body"
+    );
     let overdue = site.read("public/actions/overdue/index.html");
     assert!(overdue.contains("Alert when the 5xx ratio exceeds 1%"));
     assert!(overdue.contains("Replay recorded webhooks against every release"));
