@@ -396,12 +396,16 @@ impl Session {
             std::fs::remove_dir_all(&index_dir)
                 .with_context(|| format!("cannot remove {}", index_dir.display()))?;
         }
-        index::create(&index_dir, &self.site.reports).context("cannot write the search index")?;
+        let reports = &self.site.reports;
+        let built = index::create_then(&index_dir, reports, |searcher| {
+            Ok(Similarity::build_from(searcher, reports))
+        })
+        .context("cannot write the search index")?;
+        let (similarity, related) =
+            built.context("cannot read the search index back for related reports")?;
         let mut cut = Cut::default();
         webindex::export_again(&index_dir, &self.out.dir("search")?, &mut cut)
             .context("cannot write the search index for the browser")?;
-        let (similarity, related) = Similarity::build(&index_dir, &self.site.reports)
-            .context("cannot read the search index back for related reports")?;
         self.similarity = Some(similarity);
         self.site.related = related;
         self.search = Some(open_search(index_dir, cut)?);

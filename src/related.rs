@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use tantivy::postings::Postings;
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocSet, Index, TERMINATED, Term};
+use tantivy::{DocSet, Index, IndexReader, Searcher, TERMINATED, Term};
 
 use crate::index::{Fields, Kind};
 use crate::model::Report;
@@ -62,8 +62,8 @@ pub struct Related {
 }
 
 /// For each report (in the order given), up to [`LIMIT`] related reports, most similar first.
-pub fn compute(index_dir: &Path, reports: &[Report]) -> tantivy::Result<Vec<Vec<Related>>> {
-    Similarity::build(index_dir, reports).map(|(_, related)| related)
+pub fn compute(searcher: &Searcher, reports: &[Report]) -> tantivy::Result<Vec<Vec<Related>>> {
+    Similarity::build_from(searcher, reports).map(|(_, related)| related)
 }
 
 /// A report's term frequencies: (term, frequency), sorted by term.
@@ -178,15 +178,23 @@ impl Similarity {
         index_dir: &Path,
         reports: &[Report],
     ) -> tantivy::Result<(Similarity, Vec<Vec<Related>>)> {
-        Similarity::build_with(index_dir, reports, Limits::default())
+        Similarity::build_from(&open(index_dir)?, reports)
+    }
+
+    /// [`Similarity::build`] from an open index, in one segment or several.
+    pub fn build_from(
+        searcher: &Searcher,
+        reports: &[Report],
+    ) -> tantivy::Result<(Similarity, Vec<Vec<Related>>)> {
+        Similarity::build_with(searcher, reports, Limits::default())
     }
 
     fn build_with(
-        index_dir: &Path,
+        searcher: &Searcher,
         reports: &[Report],
         limits: Limits,
     ) -> tantivy::Result<(Similarity, Vec<Vec<Related>>)> {
-        let (vocabulary, counts) = read_counts(index_dir, reports)?;
+        let (vocabulary, counts) = read_counts(searcher, reports)?;
         let mut similarity = Similarity::from_counts(vocabulary, counts, reports, limits);
         similarity.rank_all(reports);
         let related = similarity.related(reports);
@@ -1000,16 +1008,22 @@ fn marks<'a>(slots: usize, marked: impl IntoIterator<Item = &'a usize>) -> Vec<b
     marks
 }
 
-/// Each report's term frequencies (in the order of `reports`), read from the postings of its
-/// report document in the index.
-fn read_counts(index_dir: &Path, reports: &[Report]) -> tantivy::Result<(Vocabulary, Vec<Counts>)> {
-    let index = Index::open_in_dir(index_dir)?;
-    let fields = Fields::of(&index)?;
-    let reader = index
+/// A searcher over the index in `index_dir`.
+fn open(index_dir: &Path) -> tantivy::Result<Searcher> {
+    let reader: IndexReader = Index::open_in_dir(index_dir)?
         .reader_builder()
         .reload_policy(tantivy::ReloadPolicy::Manual)
         .try_into()?;
-    let searcher = reader.searcher();
+    Ok(reader.searcher())
+}
+
+/// Each report's term frequencies (in the order of `reports`), read from the postings of its
+/// report document in the index.
+fn read_counts(
+    searcher: &Searcher,
+    reports: &[Report],
+) -> tantivy::Result<(Vocabulary, Vec<Counts>)> {
+    let fields = Fields::of(searcher.index())?;
     let by_id: HashMap<&str, usize> = reports
         .iter()
         .enumerate()
@@ -1017,6 +1031,8 @@ fn read_counts(index_dir: &Path, reports: &[Report]) -> tantivy::Result<(Vocabul
         .collect();
 
     let mut vocabulary = Vocabulary::default();
+    // Whether each term was met in a body (else in titles only).
+    let mut in_body: Vec<bool> = Vec::new();
     // (term, frequency) per report: a plain list, merged below; a map per report cost 70 MB
     // at 10,000 reports, at the build's peak.
     let mut counts: Vec<Counts> = vec![Vec::new(); reports.len()];
@@ -1060,7 +1076,10 @@ fn read_counts(index_dir: &Path, reports: &[Report]) -> tantivy::Result<(Vocabul
                 while doc != TERMINATED {
                     if let Some(report) = report_of[doc as usize] {
                         let term = *term.get_or_insert_with(|| {
-                            vocabulary.number(&String::from_utf8_lossy(key))
+                            let term = vocabulary.number(&String::from_utf8_lossy(key));
+                            in_body.resize(vocabulary.len(), false);
+                            in_body[term as usize] |= field == fields.body;
+                            term
                         });
                         counts[report].push((term, postings.term_freq() * weight));
                     }
@@ -1070,8 +1089,28 @@ fn read_counts(index_dir: &Path, reports: &[Report]) -> tantivy::Result<(Vocabul
         }
     }
 
+    // Numbered as one segment's dictionaries meet the terms: the bodies' in order, then those
+    // only in titles, in order. The index may be read while its segments are merged, and how
+    // documents are shared out between segments differs from build to build.
+    let mut order: Vec<u32> = (0..vocabulary.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let key = |t: u32| (!in_body[t as usize], vocabulary.text(t));
+        key(a).cmp(&key(b))
+    });
+    let mut renumbered = vec![0; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumbered[old as usize] = new as u32;
+    }
+    let mut sorted = Vocabulary::default();
+    for &old in &order {
+        sorted.number(vocabulary.text(old));
+    }
+    let vocabulary = sorted;
     // A term can come from the body and the title: one entry each, summed.
     counts.par_iter_mut().for_each(|report| {
+        for (term, _) in report.iter_mut() {
+            *term = renumbered[*term as usize];
+        }
         report.sort_unstable_by_key(|&(t, _)| t);
         report.dedup_by(|next, kept| {
             let same = next.0 == kept.0;
@@ -1389,7 +1428,8 @@ mod tests {
     fn cold(reports: &[Report], limits: Limits) -> (Similarity, Vec<Vec<Related>>) {
         let dir = tempfile::tempdir().expect("temp dir");
         crate::index::create(dir.path(), reports).expect("index");
-        Similarity::build_with(dir.path(), reports, limits).expect("similarity")
+        Similarity::build_with(&open(dir.path()).expect("open"), reports, limits)
+            .expect("similarity")
     }
 
     fn position(reports: &[Report], id: &str) -> usize {
@@ -1528,7 +1568,7 @@ mod tests {
         let reports = site();
         let dir = tempfile::tempdir().expect("temp dir");
         crate::index::create(dir.path(), &reports).expect("index");
-        let computed = compute(dir.path(), &reports).expect("compute");
+        let computed = compute(&open(dir.path()).expect("open"), &reports).expect("compute");
         let (similarity, built) = Similarity::build(dir.path(), &reports).expect("build");
         assert_eq!(built, computed);
         assert_eq!(similarity.related(&reports), computed);
@@ -1541,6 +1581,36 @@ mod tests {
             "{reason}"
         );
         assert_consistent(&similarity, &reports);
+    }
+
+    #[test]
+    fn many_segments_give_what_one_gives() {
+        // Each report in a segment of its own, in reverse order: the terms are met in another
+        // order than in one segment, as while `rollbook build` merges them.
+        let reports = site();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (schema, fields) = Fields::schema();
+        let index = Index::create_in_dir(dir.path(), schema).expect("index");
+        crate::analyzer::register(&index);
+        let mut writer = index
+            .writer_with_num_threads(1, 15_000_000)
+            .expect("writer");
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        for report in reports.iter().rev() {
+            crate::index::add_report(&writer, &fields, report).expect("add");
+            writer.commit().expect("commit");
+        }
+        let many = open(dir.path()).expect("open");
+        assert_eq!(many.segment_readers().len(), reports.len());
+        let from_many = compute(&many, &reports).expect("compute");
+        let segments = index.searchable_segment_ids().expect("segments");
+        writer.merge(&segments).wait().expect("merge");
+        writer.wait_merging_threads().expect("merged");
+        let one = open(dir.path()).expect("open");
+        assert_eq!(one.segment_readers().len(), 1);
+        assert_eq!(from_many, compute(&one, &reports).expect("compute"));
+        let vocabulary = |searcher| read_counts(searcher, &reports).expect("counts").0.terms;
+        assert_eq!(vocabulary(&many), vocabulary(&one));
     }
 
     #[test]
@@ -1582,7 +1652,8 @@ mod tests {
             assert!(reports.len() >= 4, "{}", site.display());
             let dir = tempfile::tempdir().expect("temp dir");
             crate::index::create(dir.path(), &reports).expect("index");
-            let (vocabulary, counts) = read_counts(dir.path(), &reports).expect("postings");
+            let (vocabulary, counts) =
+                read_counts(&open(dir.path()).expect("open"), &reports).expect("postings");
             let mut analyzer = crate::analyzer::analyzer();
             for (report, counts) in reports.iter().zip(&counts) {
                 let from_postings: HashMap<String, u32> = counts
@@ -1969,7 +2040,7 @@ mod tests {
 
         for _ in 0..3 {
             let start = Instant::now();
-            let computed = compute(index.path(), &reports).expect("compute");
+            let computed = compute(&open(index.path()).expect("open"), &reports).expect("compute");
             let compute_ms = millis(start);
             let start = Instant::now();
             let (_, built) = Similarity::build(index.path(), &reports).expect("build");
@@ -2000,7 +2071,8 @@ mod tests {
             reweigh: usize::MAX,
         };
         let (mut exact, _) =
-            Similarity::build_with(index.path(), &reports, unlimited).expect("build");
+            Similarity::build_with(&open(index.path()).expect("open"), &reports, unlimited)
+                .expect("build");
 
         // One edit, against a cold build; and the same edit with no limit on re-weighing.
         let id = borrow_sentence(&mut reports, 13);

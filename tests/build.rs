@@ -766,7 +766,7 @@ fn timings_split_the_index_stage_and_the_pages_by_kind() {
         "hash",
         "cut",
         "pack",
-        "index",
+        "index+related",
         "related",
         "render+write",
     ] {

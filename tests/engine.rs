@@ -164,10 +164,14 @@ fn the_engine_gives_the_command_lines_hits_in_its_order() {
             vec!["pool", "--service", "payments-api", "--sort", "date"],
         ),
         (query("conection"), vec!["conection"]),
-        // Sections' text is a field of its own, searched only when sections are asked for.
+        // Sections are searched only when asked for: words, phrases and typos inside them.
         (
             query("section:root_cause replicas"),
             vec!["section:root_cause replicas"],
+        ),
+        (
+            query("section:root_cause \"connection pool\" deadlok"),
+            vec!["section:root_cause \"connection pool\" deadlok"],
         ),
         (
             Query {

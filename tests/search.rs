@@ -233,6 +233,59 @@ fn sections_can_be_searched_on_their_own() {
 }
 
 #[test]
+fn a_query_over_sections_counts_only_the_words_inside_them() {
+    let site = built();
+    let found = |query: &str| report_set(&search(&site, &[query]).1);
+    // "four" is only in the summary of the search report.
+    assert_eq!(found("four"), set(&[SEARCH]));
+    assert_eq!(found("section:summary four"), set(&[SEARCH]));
+    assert_eq!(found("section:root_cause four"), set(&[]));
+    assert_eq!(
+        found("section:root_cause OR section:lessons four"),
+        set(&[])
+    );
+    // "deadlock" is in two root causes and no summary.
+    assert_eq!(
+        found("section:root_cause deadlock"),
+        set(&[PAYMENTS, CHECKOUT])
+    );
+    assert_eq!(found("section:summary deadlock"), set(&[]));
+    // A phrase is found inside one section, not across a heading into the next.
+    assert_eq!(found("\"cause the rebuild\""), set(&[SEARCH]));
+    assert_eq!(found("kind:section \"cause the rebuild\""), set(&[]));
+    assert_eq!(
+        found("section:root_cause \"the rebuild created\""),
+        set(&[SEARCH])
+    );
+    assert_eq!(found("section:summary \"the rebuild created\""), set(&[]));
+    // Words with a typo, required and excluded words, and filters on other fields.
+    assert_eq!(
+        found("section:root_cause deadlok"),
+        set(&[PAYMENTS, CHECKOUT])
+    );
+    assert_eq!(found("section:summary deadlok"), set(&[]));
+    assert_eq!(
+        found("section:root_cause +deadlock +hikari -nested"),
+        set(&[CHECKOUT])
+    );
+    assert_eq!(
+        found("section:root_cause +deadlock service:payments-api"),
+        set(&[PAYMENTS])
+    );
+    // A word more often in a root cause (three times, against twice) ranks it higher.
+    let (_, json) = search(&site, &["section:root_cause connection"]);
+    assert_eq!(reports_of(&json), [PAYMENTS, CHECKOUT], "{json}");
+    // What cannot be limited to sections is a user error.
+    let run = site.run(&["search", "section:root_cause \"connection po\"*"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("cannot be limited to sections"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn the_index_is_refreshed_after_an_edit_and_built_when_missing() {
     let site = TestSite::fixture("search");
     // No build yet: search indexes without rendering the site.

@@ -24,8 +24,9 @@ cargo build --locked -p rollbook-web --target wasm32-unknown-unknown --profile w
 built="$root/target/wasm32-unknown-unknown/wasm/rollbook_web.wasm"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-# The features are those rustc's wasm32 target enables by default.
-"$here/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers \
+# The features are those rustc's wasm32 target enables by default. `--converge` repeats the
+# passes until the module stops shrinking: 1.6 KB less brotli than one round, for 50 s.
+"$here/node_modules/.bin/wasm-opt" -Oz --converge --strip-debug --strip-producers \
   --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
   --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types \
   "$built" -o "$out"

@@ -2,7 +2,7 @@
 //! reported in one run.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -104,18 +104,24 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
         site.related = vec![Vec::new(); site.reports.len()];
     } else {
         // model → index → related reports → render: report pages list what the index finds.
+        // Related reports are read from the index's segments while they are merged.
         let index_dir = staging.dir(crate::index::DIR)?;
         let indexing = Instant::now();
-        crate::index::create(&index_dir, &site.reports).context("cannot write the search index")?;
+        let mut relating = Duration::ZERO;
+        let related = crate::index::create_then(&index_dir, &site.reports, |searcher| {
+            let started = Instant::now();
+            let related = crate::related::compute(searcher, &site.reports);
+            relating = started.elapsed();
+            Ok(related)
+        })
+        .context("cannot write the search index")?;
+        site.related = related.context("cannot read the search index back for related reports")?;
         let created = indexing.elapsed();
         let exported = crate::webindex::export(&index_dir, &staging.dir("search")?)
             .context("cannot write the search index for the browser")?;
-        let mut parts = vec![("create", created)];
+        let mut parts = vec![("create", created), ("  related", relating)];
         parts.extend(exported.timings);
-        timings.parts("index", &parts);
-        site.related = crate::related::compute(&index_dir, &site.reports)
-            .context("cannot read the search index back for related reports")?;
-        timings.mark("related");
+        timings.parts("index+related", &parts);
     }
     let renderer = Renderer::new(&site, &config, &mut theme);
     let jobs = renderer.jobs();

@@ -5,6 +5,8 @@
 //! status and response, so that a hit can be filtered and shown without a second lookup.
 //! Text is stemmed (English); ids and enums are exact-match fields.
 
+use std::ops::Range;
+
 use jiff::civil::Date;
 use tantivy::schema::{
     DateOptions, FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
@@ -39,10 +41,10 @@ impl Kind {
     }
 }
 
-/// The kinds of section a report's text is indexed by, as `rollbook.toml`'s `[sections]` and
-/// `section:` queries name them: each has a text field of its own in the report's document,
-/// `section_<kind>`, so that a query can be limited to root causes without a document per
-/// section (which would index the report's text a second time, in as many documents again).
+/// The kinds of section a report's text is searched by, as `rollbook.toml`'s `[sections]` and
+/// `section:` queries name them. A report's document keeps where its sections are among the
+/// positions of its `body` ([`Fields::section_positions`]), so that a query can be limited to
+/// root causes without indexing the report's text a second time (see [`crate::within`]).
 pub const SECTIONS: [&str; 11] = [
     "summary",
     "trigger",
@@ -68,10 +70,9 @@ pub struct Fields {
     pub title: Field,
     /// The searchable text of reports, lessons and actions (not stored).
     pub body: Field,
-    /// A report's text again, by kind of section: `section_texts[i]` holds the text of its
-    /// sections of kind `SECTIONS[i]` (not stored). Searched only when sections are asked for,
-    /// they cost other queries neither postings nor norms.
-    pub section_texts: [Field; SECTIONS.len()],
+    /// Where a report's sections are among the positions of its `body`: one value per
+    /// section, see [`section_value`] (fast only: read by queries over sections).
+    pub section_positions: Field,
     /// The text of `body`, stored for snippets.
     pub text: Field,
     pub category: Field,
@@ -121,8 +122,7 @@ impl Fields {
             report_title: builder.add_text_field("report_title", STORED),
             title: builder.add_text_field("title", text.clone()),
             body: builder.add_text_field("body", indexed.clone()),
-            section_texts: SECTIONS
-                .map(|kind| builder.add_text_field(&format!("section_{kind}"), indexed.clone())),
+            section_positions: builder.add_u64_field(SECTION_POSITIONS, FAST),
             text: builder.add_text_field("text", STORED),
             // A lesson's category is a label of a word or two: its length says nothing, and
             // its norms would cost the browser a byte per document.
@@ -147,12 +147,6 @@ impl Fields {
         (builder.build(), fields)
     }
 
-    /// The text field of a kind of section, if it is one of [`SECTIONS`].
-    pub fn section_text(&self, kind: &str) -> Option<Field> {
-        let i = SECTIONS.iter().position(|k| *k == kind)?;
-        Some(self.section_texts[i])
-    }
-
     /// The fields of an existing index, which must have been written by this version.
     pub fn of(index: &Index) -> tantivy::Result<Fields> {
         let schema = index.schema();
@@ -166,13 +160,37 @@ impl Fields {
     }
 }
 
+/// The name of [`Fields::section_positions`].
+pub const SECTION_POSITIONS: &str = "section_positions";
+
+/// Bits of a [`section_value`] for the kind, and for the section's length in words.
+const KIND_BITS: u32 = 4;
+const LENGTH_BITS: u32 = 24;
+
+/// A section of kind `SECTIONS[kind]` at positions `range` of its report's `body`, as one value
+/// of `section_positions`: the kind in the low bits, then the length (at most 16 million
+/// words), then the start. The values of a column are packed to the bits of its largest, so
+/// the start, the largest number, is the only one with no fixed width.
+pub fn section_value(kind: usize, range: Range<u32>) -> u64 {
+    let length = u64::from(range.end.saturating_sub(range.start)).min((1 << LENGTH_BITS) - 1);
+    (u64::from(range.start) << (LENGTH_BITS + KIND_BITS)) | (length << KIND_BITS) | kind as u64
+}
+
+/// The kind (an index into [`SECTIONS`]) and positions of a [`section_value`].
+pub fn section_of_value(value: u64) -> (usize, Range<u32>) {
+    let kind = (value & ((1 << KIND_BITS) - 1)) as usize;
+    let length = ((value >> KIND_BITS) & ((1 << LENGTH_BITS) - 1)) as u32;
+    let start = (value >> (LENGTH_BITS + KIND_BITS)) as u32;
+    (kind, start..start.saturating_add(length))
+}
+
 /// Where a section is in its report's stored `text`, and what to show for it. Stored as one
 /// line, `kind TAB start TAB end TAB anchor TAB title` (the title last: it may hold tabs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SectionSpan {
     pub kind: String,
     /// Byte offsets into the report's `text`.
-    pub range: std::ops::Range<usize>,
+    pub range: Range<usize>,
     pub anchor: String,
     pub title: String,
 }
@@ -259,7 +277,7 @@ pub fn day_text(date: Date) -> String {
 /// would be linked into the browser engine).
 pub fn parse_day(text: &str) -> Option<Date> {
     let bytes = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<i16> {
+    let digits = |range: Range<usize>| -> Option<i16> {
         let part = bytes.get(range)?;
         if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
             return None;
@@ -297,6 +315,22 @@ mod tests {
         assert_eq!(SectionSpan::from_stored(&span.to_stored()), Some(span));
         assert_eq!(SectionSpan::from_stored("root_cause\t1\tx\ta\tb"), None);
         assert_eq!(SectionSpan::from_stored("root_cause\t1\t2\ta"), None);
+    }
+
+    #[test]
+    fn section_values_round_trip() {
+        for (kind, range) in [
+            (0, 0..1),
+            (10, 7..7),
+            (3, 12_345..12_400),
+            (10, u32::MAX - 5..u32::MAX),
+        ] {
+            assert_eq!(
+                section_of_value(section_value(kind, range.clone())),
+                (kind, range)
+            );
+        }
+        assert!(SECTIONS.len() <= 1 << KIND_BITS);
     }
 
     #[test]

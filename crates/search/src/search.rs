@@ -7,15 +7,16 @@ use jiff::civil::Date;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, Query, QueryParser, QueryParserError,
+    RangeQuery, TermQuery,
 };
 use tantivy::query_grammar::{self, Delimiter, Occur as GrammarOccur, UserInputAst, UserInputLeaf};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DateTime, DocAddress, Index, Order, Searcher, TantivyDocument, Term};
+use tantivy::{DateTime, DocAddress, Index, Order, Score, Searcher, TantivyDocument, Term};
 
 use crate::facets::FacetCounter;
+use crate::within::{InSections, Words};
 
 use crate::schema::{EXACT_FIELDS, Fields, Kind, SECTIONS, SectionSpan, date_of, day, day_text};
 
@@ -276,14 +277,14 @@ pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchErro
     let mut approximate = Vec::new();
     let mut has_words = false;
     if let Some(asked) = asked_sections(request, ast.as_ref())? {
-        let searched: Vec<Field> = asked.iter().map(|&i| fields.section_texts[i]).collect();
+        let kinds = asked.iter().fold(0u32, |kinds, &i| kinds | 1 << i);
         let words = ast.clone().and_then(without_sections);
         let user = match words {
-            Some(ast) if !searched.is_empty() => Some(build_query(
+            Some(ast) if kinds != 0 => Some(build_query(
                 searcher,
                 &fields,
                 ast,
-                &searched,
+                Searched::Sections(kinds),
                 (&mut fuzzy, &mut approximate),
             )?),
             _ => None,
@@ -318,7 +319,7 @@ pub fn build(searcher: &Searcher, request: &Request) -> Result<Built, SearchErro
                 searcher,
                 &fields,
                 ast,
-                &text_fields(&fields),
+                Searched::Text,
                 (&mut words_fuzzy, &mut approximate),
             )?),
         };
@@ -490,18 +491,15 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
     };
     let snippets: Vec<Snippets> = parts
         .iter()
-        .map(|part| match &part.sections {
-            None => Ok(Snippets::Text(generator(&part.query, fields.body)?)),
-            Some(asked) => asked
-                .iter()
-                .map(|&i| {
-                    Ok((
-                        SECTIONS[i],
-                        generator(&part.query, fields.section_texts[i])?,
-                    ))
-                })
-                .collect::<tantivy::Result<_>>()
-                .map(Snippets::Sections),
+        .map(|part| {
+            let generator = generator(&part.query, fields.body)?;
+            Ok(match &part.sections {
+                None => Snippets::Text(generator),
+                Some(asked) => Snippets::Sections {
+                    kinds: asked.iter().map(|&i| SECTIONS[i]).collect(),
+                    generator,
+                },
+            })
         })
         .collect::<tantivy::Result<_>>()?;
     let mut hits = Vec::with_capacity(ranked.top.len());
@@ -517,20 +515,24 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
     })
 }
 
-/// The fields that hold every document's words (sections' words are also in their report's).
+/// The fields that hold every document's words (sections' words are their report's `body`).
 fn text_fields(fields: &Fields) -> Vec<Field> {
     vec![fields.title, fields.body, fields.category]
 }
 
-/// The fields whose dictionaries a request looks its words up in: [`text_fields`], and the
-/// text of the kinds of section it asks for.
-pub fn word_fields(fields: &Fields, request: &Request) -> Vec<Field> {
-    let mut searched = text_fields(fields);
-    let ast = query_grammar::parse_query(&request.text).ok();
-    if let Ok(Some(asked)) = asked_sections(request, ast.as_ref()) {
-        searched.extend(asked.iter().map(|&i| fields.section_texts[i]));
-    }
-    searched
+/// The fields whose dictionaries a request looks its words up in.
+pub fn word_fields(fields: &Fields) -> Vec<Field> {
+    text_fields(fields)
+}
+
+/// Where a query's words are looked for.
+#[derive(Clone, Copy)]
+enum Searched {
+    /// The text fields: [`text_fields`].
+    Text,
+    /// The `body` of reports, inside their sections of these kinds (a bit per index into
+    /// [`SECTIONS`]).
+    Sections(u32),
 }
 
 fn parser(index: &Index, fields: &Fields, searched: &[Field]) -> QueryParser {
@@ -541,16 +543,20 @@ fn parser(index: &Index, fields: &Fields, searched: &[Field]) -> QueryParser {
 
 /// The user's query as tantivy builds it, except that a word found in no document is looked
 /// for with one or two typos (`conection` finds `connection`), and listed in `fuzzy`, its
-/// terms in `approximate`.
+/// terms in `approximate`. Over sections, its words are looked for by [`within_sections`].
 fn build_query(
     searcher: &Searcher,
     fields: &Fields,
     ast: UserInputAst,
-    searched: &[Field],
+    searched: Searched,
     (fuzzy, approximate): (&mut Vec<String>, &mut Vec<Approximate>),
 ) -> Result<Box<dyn Query>, SearchError> {
     let index = searcher.index();
-    let exact = parser(index, fields, searched);
+    let searched_fields = match searched {
+        Searched::Text => text_fields(fields),
+        Searched::Sections(_) => vec![fields.body],
+    };
+    let exact = parser(index, fields, &searched_fields);
     let clauses = match ast {
         UserInputAst::Clause(clauses) => clauses,
         single => vec![(None, single)],
@@ -562,53 +568,123 @@ fn build_query(
             _ => is_unknown_word(searcher, fields, ast),
         })
         .collect::<Result<_, _>>()?;
-    if !unknown.contains(&true) {
+    if matches!(searched, Searched::Text) && !unknown.contains(&true) {
         return exact
             .build_query_from_user_input_ast(UserInputAst::Clause(clauses))
             .map_err(query_error);
     }
-    let mut one_typo = parser(index, fields, searched);
-    let mut long_words = parser(index, fields, searched);
-    for &field in searched {
-        one_typo.set_field_fuzzy(field, false, 1, true);
-        long_words.set_field_fuzzy(field, false, 2, true);
-    }
     let mut built: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(clauses.len());
     for ((occur, ast), unknown) in clauses.into_iter().zip(unknown) {
-        let query = if unknown {
-            let word = match &ast {
-                UserInputAst::Leaf(leaf) => match leaf.as_ref() {
-                    UserInputLeaf::Literal(literal) => literal.phrase.clone(),
+        let query = match (unknown, searched) {
+            (true, _) => {
+                let word = match &ast {
+                    UserInputAst::Leaf(leaf) => match leaf.as_ref() {
+                        UserInputLeaf::Literal(literal) => literal.phrase.clone(),
+                        _ => String::new(),
+                    },
                     _ => String::new(),
-                },
-                _ => String::new(),
-            };
-            let (parser, distance) = if word.chars().count() > 6 {
-                (&long_words, 2)
-            } else {
-                (&one_typo, 1)
-            };
-            if let Some(stem) = stem(&word) {
-                approximate.push(Approximate {
-                    stem,
-                    distance,
-                    fields: searched.to_vec(),
-                });
+                };
+                let distance = if word.chars().count() > 6 { 2 } else { 1 };
+                let stem = stem(&word);
+                if let Some(stem) = &stem {
+                    approximate.push(Approximate {
+                        stem: stem.clone(),
+                        distance,
+                        fields: searched_fields.clone(),
+                    });
+                }
+                fuzzy.push(word);
+                match (searched, stem) {
+                    (Searched::Sections(kinds), Some(stem)) => {
+                        let term = Term::from_field_text(fields.body, &stem);
+                        Box::new(InSections::new(Words::Typo { term, distance }, kinds))
+                    }
+                    _ => {
+                        let mut typos = parser(index, fields, &searched_fields);
+                        for &field in &searched_fields {
+                            typos.set_field_fuzzy(field, false, distance, true);
+                        }
+                        typos
+                            .build_query_from_user_input_ast(ast)
+                            .map_err(query_error)?
+                    }
+                }
             }
-            fuzzy.push(word);
-            parser.build_query_from_user_input_ast(ast)
-        } else {
-            exact.build_query_from_user_input_ast(ast)
-        }
-        .map_err(query_error)?;
-        let occur = match occur {
-            Some(GrammarOccur::Must) => Occur::Must,
-            Some(GrammarOccur::MustNot) => Occur::MustNot,
-            Some(GrammarOccur::Should) | None => Occur::Should,
+            (false, Searched::Text) => exact
+                .build_query_from_user_input_ast(ast)
+                .map_err(query_error)?,
+            (false, Searched::Sections(kinds)) => within_sections(&exact, fields, ast, kinds)?,
         };
-        built.push((occur, query));
+        built.push((occur_of(occur), query));
     }
     Ok(Box::new(BooleanQuery::new(built)))
+}
+
+fn occur_of(occur: Option<GrammarOccur>) -> Occur {
+    match occur {
+        Some(GrammarOccur::Must) => Occur::Must,
+        Some(GrammarOccur::MustNot) => Occur::MustNot,
+        Some(GrammarOccur::Should) | None => Occur::Should,
+    }
+}
+
+/// The query over sections: the words and phrases of `ast` in the `body` of reports, counted
+/// only inside their sections of `kinds` ([`InSections`]); what it asks of other fields
+/// (`severity:critical`, `title:pool`) as `parser` builds it.
+fn within_sections(
+    parser: &QueryParser,
+    fields: &Fields,
+    ast: UserInputAst,
+    kinds: u32,
+) -> Result<Box<dyn Query>, SearchError> {
+    let leaf = match ast {
+        UserInputAst::Clause(clauses) => {
+            let clauses = clauses
+                .into_iter()
+                .map(|(occur, ast)| {
+                    Ok((
+                        occur_of(occur),
+                        within_sections(parser, fields, ast, kinds)?,
+                    ))
+                })
+                .collect::<Result<_, SearchError>>()?;
+            return Ok(Box::new(BooleanQuery::new(clauses)));
+        }
+        UserInputAst::Boost(inner, boost) => {
+            let inner = within_sections(parser, fields, *inner, kinds)?;
+            return Ok(Box::new(BoostQuery::new(inner, boost.0 as Score)));
+        }
+        UserInputAst::Leaf(leaf) => *leaf,
+    };
+    let in_body = leaf_field(&leaf).is_none_or(|(field, _)| field == "body");
+    match leaf {
+        UserInputLeaf::Literal(literal) if in_body && !literal.prefix => {
+            let mut terms: Vec<(usize, Term)> = terms(&literal.phrase)
+                .into_iter()
+                .map(|(position, text)| (position, Term::from_field_text(fields.body, &text)))
+                .collect();
+            let first = terms.first().map_or(0, |(position, _)| *position);
+            let words = match terms.len() {
+                0 => return Ok(Box::new(EmptyQuery)),
+                1 => Words::Term(terms.remove(0).1),
+                _ => Words::Phrase {
+                    terms: terms.into_iter().map(|(p, t)| (p - first, t)).collect(),
+                    slop: literal.slop,
+                },
+            };
+            Ok(Box::new(InSections::new(words, kinds)))
+        }
+        UserInputLeaf::All | UserInputLeaf::Exists { .. } if in_body => Ok(Box::new(AllQuery)),
+        _ if in_body => Err(SearchError::Query {
+            message: "the query is not valid: phrase prefixes (`\"connection po\"*`), ranges, \
+                sets and regular expressions of words cannot be limited to sections"
+                .to_string(),
+            help: "in a `section:` query, search for words and \"phrases\"".to_string(),
+        }),
+        leaf => parser
+            .build_query_from_user_input_ast(UserInputAst::Leaf(Box::new(leaf)))
+            .map_err(query_error),
+    }
 }
 
 /// A bare word (no field, no quotes, not a prefix) whose stem no document has in its text.
@@ -643,16 +719,22 @@ fn is_unknown_word(
 
 /// The one term that `word` is indexed as, if it is one.
 fn stem(word: &str) -> Option<String> {
-    let mut analyzer = crate::analyzer::analyzer();
-    let mut stream = analyzer.token_stream(word);
-    let mut stems = Vec::new();
-    while stream.advance() {
-        stems.push(stream.token().text.clone());
-    }
-    match <[String; 1]>::try_from(stems) {
-        Ok([stem]) => Some(stem),
+    match <[(usize, String); 1]>::try_from(terms(word)) {
+        Ok([(_, stem)]) => Some(stem),
         Err(_) => None,
     }
+}
+
+/// The terms that `text` is indexed as, with their positions.
+fn terms(text: &str) -> Vec<(usize, String)> {
+    let mut analyzer = crate::analyzer::analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut terms = Vec::new();
+    while stream.advance() {
+        let token = stream.token();
+        terms.push((token.position, token.text.clone()));
+    }
+    terms
 }
 
 /// The user's query and the filters, all required, over reports, lessons and actions (or the
@@ -858,30 +940,24 @@ fn hit(
             .as_ref()
             .and_then(|g| snippet(g, &text))
             .unwrap_or_else(|| lead(&text)),
-        Snippets::Sections(generators) => {
-            let spans: Vec<SectionSpan> = doc
+        Snippets::Sections { kinds, generator } => {
+            let asked: Vec<SectionSpan> = doc
                 .get_all(fields.section_spans)
                 .filter_map(|v| v.as_str().and_then(SectionSpan::from_stored))
                 .filter(|span| text.get(span.range.clone()).is_some())
-                .collect();
-            let asked: Vec<(&SectionSpan, Option<&SnippetGenerator>)> = spans
-                .iter()
-                .filter_map(|span| {
-                    let (_, generator) = generators.iter().find(|(k, _)| *k == span.kind)?;
-                    Some((span, generator.as_ref()))
-                })
+                .filter(|span| kinds.contains(&span.kind.as_str()))
                 .collect();
             // The first section of the kinds asked for that has the query's words, else the
             // first of those kinds.
             let best = asked
                 .iter()
-                .find_map(|(span, generator)| {
+                .find_map(|span| {
                     let snippet = snippet(generator.as_ref()?, &text[span.range.clone()])?;
-                    Some((*span, snippet))
+                    Some((span, snippet))
                 })
                 .or_else(|| {
-                    let (span, _) = asked.first()?;
-                    Some((*span, lead(&text[span.range.clone()])))
+                    let span = asked.first()?;
+                    Some((span, lead(&text[span.range.clone()])))
                 });
             hit.kind = Kind::Section.name();
             match best {
@@ -904,10 +980,13 @@ fn hit(
     hit
 }
 
-/// Snippet makers for a query with words: the text's, or each asked kind of section's.
+/// The snippet maker of a query with words, and for sections the kinds asked for.
 enum Snippets {
     Text(Option<SnippetGenerator>),
-    Sections(Vec<(&'static str, Option<SnippetGenerator>)>),
+    Sections {
+        kinds: Vec<&'static str>,
+        generator: Option<SnippetGenerator>,
+    },
 }
 
 /// The part of `text` with the query's words, highlighted; None if it has none of them.

@@ -11,20 +11,19 @@ mod directory;
 mod host;
 
 use std::cell::RefCell;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use jiff::civil::Date;
-use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder};
 use rollbook_search::pack;
 use rollbook_search::schema::{Fields, Kind, parse_day};
 use rollbook_search::search::{self, Request, SearchError, Sort};
+use rollbook_search::typo::Levenshtein;
 use serde::{Deserialize, Serialize};
 use tantivy::postings::TermInfo;
 use tantivy::query::{AutomatonWeight, Query as _};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TokenStream as _;
 use tantivy::{Index, InvertedIndexReader, Searcher, SegmentReader, TantivyDocument, Term};
-use tantivy_fst::Automaton;
 
 pub use directory::{ChunkDirectory, Fetch};
 
@@ -173,7 +172,7 @@ impl Engine {
     /// blocks of the query's words, which building the query reads.
     fn prefetch_words(&self, request: &Request) -> Option<Vec<String>> {
         self.directory.defer();
-        let fields = search::word_fields(&self.fields, request);
+        let fields = search::word_fields(&self.fields);
         let mut analyzer = rollbook_search::analyzer::analyzer();
         let mut stream = analyzer.token_stream(&request.text);
         while stream.advance() {
@@ -210,7 +209,7 @@ impl Engine {
         // A word with a typo reads the postings of the words near it in the dictionary, as
         // tantivy's fuzzy query finds them.
         for word in &built.approximate {
-            let automaton = Arc::new(Levenshtein(builder(word.distance).build_dfa(&word.stem)));
+            let automaton = Arc::new(Levenshtein::new(&word.stem, word.distance));
             for &field in &word.fields {
                 let weight = AutomatonWeight::<Levenshtein>::new(field, Arc::clone(&automaton));
                 for segment in self.searcher.segment_readers() {
@@ -237,38 +236,6 @@ fn read_postings(
         for info in infos(&inverted) {
             let _ = inverted.read_postings_from_terminfo(&info, option);
         }
-    }
-}
-
-/// The automaton builder for words `distance` typos away (at most 2), made once: making one
-/// takes longer than making an automaton with it.
-fn builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
-    static BUILDERS: [OnceLock<LevenshteinAutomatonBuilder>; 3] = [const { OnceLock::new() }; 3];
-    let distance = distance.min(2);
-    BUILDERS[usize::from(distance)].get_or_init(|| LevenshteinAutomatonBuilder::new(distance, true))
-}
-
-/// A Levenshtein automaton over the dictionary's bytes, as tantivy's fuzzy query's
-/// (`tantivy::query::DfaWrapper`, which cannot be made outside tantivy).
-struct Levenshtein(DFA);
-
-impl Automaton for Levenshtein {
-    type State = u32;
-
-    fn start(&self) -> u32 {
-        self.0.initial_state()
-    }
-
-    fn is_match(&self, state: &u32) -> bool {
-        matches!(self.0.distance(*state), Distance::Exact(_))
-    }
-
-    fn can_match(&self, state: &u32) -> bool {
-        *state != levenshtein_automata::SINK_STATE
-    }
-
-    fn accept(&self, state: &u32, byte: u8) -> u32 {
-        self.0.transition(*state, byte)
     }
 }
 
