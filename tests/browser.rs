@@ -151,6 +151,11 @@ fn the_browser_finds_what_rollbook_search_finds() {
             ],
         ),
         ("q=severity%3Ahigh+pool", &["severity:high pool"]),
+        // Words, a phrase and a typo inside root causes, read from the body's positions.
+        (
+            "q=section%3Aroot_cause+%22connection+pool%22+deadlok",
+            &["section:root_cause \"connection pool\" deadlok"],
+        ),
         ("q=&open=1", &["", "--open"]),
         ("q=&tag=database", &["", "--tag", "database"]),
     ];
