@@ -9,14 +9,13 @@
 //! changes, tokenizing that report's text as the index does, without waiting for the index.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use tantivy::postings::Postings;
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocSet, Index, IndexReader, Searcher, TERMINATED, Term};
+use tantivy::{DocSet, Searcher, TERMINATED, Term};
 
 use crate::index::{Fields, Kind};
 use crate::model::Report;
@@ -146,6 +145,24 @@ impl Vocabulary {
         number
     }
 
+    /// Numbers the terms in `order` (old numbers, each once) from 0; the new number of each
+    /// old one.
+    fn renumber(&mut self, order: &[u32]) -> Vec<u32> {
+        let mut renumbered = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            renumbered[old as usize] = new as u32;
+        }
+        for number in self.numbers.values_mut() {
+            *number = renumbered[*number as usize];
+        }
+        let mut terms = std::mem::take(&mut self.terms);
+        self.terms = order
+            .iter()
+            .map(|&old| std::mem::take(&mut terms[old as usize]))
+            .collect();
+        renumbered
+    }
+
     fn text(&self, term: u32) -> &str {
         &self.terms[term as usize]
     }
@@ -172,16 +189,8 @@ struct Moves {
 }
 
 impl Similarity {
-    /// The cold build: same results as [`compute`], plus the state. `related` is in the order
-    /// of `reports`.
-    pub fn build(
-        index_dir: &Path,
-        reports: &[Report],
-    ) -> tantivy::Result<(Similarity, Vec<Vec<Related>>)> {
-        Similarity::build_from(&open(index_dir)?, reports)
-    }
-
-    /// [`Similarity::build`] from an open index, in one segment or several.
+    /// The cold build, from an index in one segment or several: same results as [`compute`],
+    /// plus the state. `related` is in the order of `reports`.
     pub fn build_from(
         searcher: &Searcher,
         reports: &[Report],
@@ -218,7 +227,7 @@ impl Similarity {
     /// document frequency moved, or the number of reports changed, which moves every idf),
     /// only the changed reports and those that gain or lose a term (its document frequency
     /// crossed 2) are re-weighed; the others keep slightly stale idf weights until the next
-    /// cold build (`build` again, once the index has caught up), and a term that became too
+    /// cold build (`build_from` again, once the index has caught up), and a term that became too
     /// common (in more than half the reports) stays in their vectors. Everything that follows
     /// from the weights is exact: every report whose ranking the re-weighed reports can change
     /// is ranked again. Ties between equal weights may also break differently for a term new
@@ -1008,15 +1017,6 @@ fn marks<'a>(slots: usize, marked: impl IntoIterator<Item = &'a usize>) -> Vec<b
     marks
 }
 
-/// A searcher over the index in `index_dir`.
-fn open(index_dir: &Path) -> tantivy::Result<Searcher> {
-    let reader: IndexReader = Index::open_in_dir(index_dir)?
-        .reader_builder()
-        .reload_policy(tantivy::ReloadPolicy::Manual)
-        .try_into()?;
-    Ok(reader.searcher())
-}
-
 /// Each report's term frequencies (in the order of `reports`), read from the postings of its
 /// report document in the index.
 fn read_counts(
@@ -1097,15 +1097,7 @@ fn read_counts(
         let key = |t: u32| (!in_body[t as usize], vocabulary.text(t));
         key(a).cmp(&key(b))
     });
-    let mut renumbered = vec![0; order.len()];
-    for (new, &old) in order.iter().enumerate() {
-        renumbered[old as usize] = new as u32;
-    }
-    let mut sorted = Vocabulary::default();
-    for &old in &order {
-        sorted.number(vocabulary.text(old));
-    }
-    let vocabulary = sorted;
+    let renumbered = vocabulary.renumber(&order);
     // A term can come from the body and the title: one entry each, summed.
     counts.par_iter_mut().for_each(|report| {
         for (term, _) in report.iter_mut() {
@@ -1292,12 +1284,23 @@ fn starts_lowercased(word: &str, stem: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
+
+    use tantivy::{Index, IndexReader};
 
     use super::*;
     use crate::config::Config;
     use crate::load::SourceFile;
     use crate::parse::{Purpose, parse_report};
+
+    /// A searcher over the index in `index_dir`.
+    fn open(index_dir: &Path) -> tantivy::Result<Searcher> {
+        let reader: IndexReader = Index::open_in_dir(index_dir)?
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(reader.searcher())
+    }
 
     /// A report parsed from Markdown as a build parses it.
     fn report(id: &str, date: &str, title: &str, tags: &[&str], body: &str) -> Report {
@@ -1569,7 +1572,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         crate::index::create(dir.path(), &reports).expect("index");
         let computed = compute(&open(dir.path()).expect("open"), &reports).expect("compute");
-        let (similarity, built) = Similarity::build(dir.path(), &reports).expect("build");
+        let (similarity, built) =
+            Similarity::build_from(&open(dir.path()).expect("open"), &reports).expect("build");
         assert_eq!(built, computed);
         assert_eq!(similarity.related(&reports), computed);
         // The pairs find each other, for the reason they share.
@@ -2043,14 +2047,16 @@ mod tests {
             let computed = compute(&open(index.path()).expect("open"), &reports).expect("compute");
             let compute_ms = millis(start);
             let start = Instant::now();
-            let (_, built) = Similarity::build(index.path(), &reports).expect("build");
+            let (_, built) = Similarity::build_from(&open(index.path()).expect("open"), &reports)
+                .expect("build");
             let build_ms = millis(start);
             assert_eq!(built, computed);
             eprintln!(
-                "{n} reports: compute {compute_ms:.0} ms, Similarity::build {build_ms:.0} ms"
+                "{n} reports: compute {compute_ms:.0} ms, Similarity::build_from {build_ms:.0} ms"
             );
         }
-        let (mut similarity, _) = Similarity::build(index.path(), &reports).expect("build");
+        let (mut similarity, _) =
+            Similarity::build_from(&open(index.path()).expect("open"), &reports).expect("build");
         let entries: usize = similarity
             .profiles
             .iter()

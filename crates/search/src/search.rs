@@ -515,14 +515,10 @@ pub fn hits(searcher: &Searcher, ranked: Ranked, today: Date) -> Result<Results,
     })
 }
 
-/// The fields that hold every document's words (sections' words are their report's `body`).
-fn text_fields(fields: &Fields) -> Vec<Field> {
+/// The fields that hold every document's words (sections' words are their report's `body`),
+/// whose dictionaries a request looks its words up in.
+pub fn text_fields(fields: &Fields) -> Vec<Field> {
     vec![fields.title, fields.body, fields.category]
-}
-
-/// The fields whose dictionaries a request looks its words up in.
-pub fn word_fields(fields: &Fields) -> Vec<Field> {
-    text_fields(fields)
 }
 
 /// Where a query's words are looked for.
@@ -561,14 +557,14 @@ fn build_query(
         UserInputAst::Clause(clauses) => clauses,
         single => vec![(None, single)],
     };
-    let unknown: Vec<bool> = clauses
+    let unknown: Vec<Option<Unknown>> = clauses
         .iter()
         .map(|(occur, ast)| match occur {
-            Some(GrammarOccur::MustNot) => Ok(false),
-            _ => is_unknown_word(searcher, fields, ast),
+            Some(GrammarOccur::MustNot) => Ok(None),
+            _ => unknown_word(searcher, fields, ast),
         })
         .collect::<Result<_, _>>()?;
-    if matches!(searched, Searched::Text) && !unknown.contains(&true) {
+    if matches!(searched, Searched::Text) && unknown.iter().all(Option::is_none) {
         return exact
             .build_query_from_user_input_ast(UserInputAst::Clause(clauses))
             .map_err(query_error);
@@ -576,30 +572,25 @@ fn build_query(
     let mut built: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(clauses.len());
     for ((occur, ast), unknown) in clauses.into_iter().zip(unknown) {
         let query = match (unknown, searched) {
-            (true, _) => {
-                let word = match &ast {
-                    UserInputAst::Leaf(leaf) => match leaf.as_ref() {
-                        UserInputLeaf::Literal(literal) => literal.phrase.clone(),
-                        _ => String::new(),
-                    },
-                    _ => String::new(),
-                };
+            (Some(Unknown { word, stem }), _) => {
                 let distance = if word.chars().count() > 6 { 2 } else { 1 };
-                let stem = stem(&word);
-                if let Some(stem) = &stem {
-                    approximate.push(Approximate {
-                        stem: stem.clone(),
-                        distance,
-                        fields: searched_fields.clone(),
-                    });
-                }
+                approximate.push(Approximate {
+                    stem: stem.clone(),
+                    distance,
+                    fields: searched_fields.clone(),
+                });
                 fuzzy.push(word);
-                match (searched, stem) {
-                    (Searched::Sections(kinds), Some(stem)) => {
-                        let term = Term::from_field_text(fields.body, &stem);
-                        Box::new(InSections::new(Words::Typo { term, distance }, kinds))
+                match searched {
+                    Searched::Sections(kinds) => {
+                        let field = fields.body;
+                        let words = Words::Typo {
+                            field,
+                            word: stem,
+                            distance,
+                        };
+                        Box::new(InSections::new(words, kinds))
                     }
-                    _ => {
+                    Searched::Text => {
                         let mut typos = parser(index, fields, &searched_fields);
                         for &field in &searched_fields {
                             typos.set_field_fuzzy(field, false, distance, true);
@@ -610,10 +601,10 @@ fn build_query(
                     }
                 }
             }
-            (false, Searched::Text) => exact
+            (None, Searched::Text) => exact
                 .build_query_from_user_input_ast(ast)
                 .map_err(query_error)?,
-            (false, Searched::Sections(kinds)) => within_sections(&exact, fields, ast, kinds)?,
+            (None, Searched::Sections(kinds)) => within_sections(&exact, fields, ast, kinds)?,
         };
         built.push((occur_of(occur), query));
     }
@@ -688,33 +679,42 @@ fn within_sections(
 }
 
 /// A bare word (no field, no quotes, not a prefix) whose stem no document has in its text.
-fn is_unknown_word(
+fn unknown_word(
     searcher: &Searcher,
     fields: &Fields,
     ast: &UserInputAst,
-) -> Result<bool, SearchError> {
+) -> Result<Option<Unknown>, SearchError> {
     let UserInputAst::Leaf(leaf) = ast else {
-        return Ok(false);
+        return Ok(None);
     };
     let UserInputLeaf::Literal(literal) = leaf.as_ref() else {
-        return Ok(false);
+        return Ok(None);
     };
     if literal.field_name.is_some() || literal.prefix || literal.delimiter != Delimiter::None {
-        return Ok(false);
+        return Ok(None);
     }
     let Some(stem) = stem(&literal.phrase) else {
-        return Ok(false);
+        return Ok(None);
     };
     // Words of a few letters have too many neighbours one typo away.
     if stem.chars().count() < 4 {
-        return Ok(false);
+        return Ok(None);
     }
     for field in text_fields(fields) {
         if searcher.doc_freq(&Term::from_field_text(field, &stem))? > 0 {
-            return Ok(false);
+            return Ok(None);
         }
     }
-    Ok(true)
+    Ok(Some(Unknown {
+        word: literal.phrase.clone(),
+        stem,
+    }))
+}
+
+/// A word of the query that no document has: as written, and as indexed.
+struct Unknown {
+    word: String,
+    stem: String,
 }
 
 /// The one term that `word` is indexed as, if it is one.

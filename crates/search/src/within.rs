@@ -14,7 +14,7 @@ use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{
     AutomatonWeight, Bm25Weight, EnableScoring, Explanation, Query, Scorer, Weight,
 };
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError, Term};
 
 use crate::schema::{SECTION_POSITIONS, section_of_value};
@@ -31,9 +31,23 @@ pub enum Words {
         terms: Vec<(usize, Term)>,
         slop: u32,
     },
-    /// Any word of the dictionary at most `distance` typos from this one. Scored 1, as
-    /// tantivy scores the words a fuzzy query finds.
-    Typo { term: Term, distance: u8 },
+    /// Any word of `field`'s dictionary at most `distance` typos from `word` (as indexed).
+    /// Scored 1, as tantivy scores the words a fuzzy query finds.
+    Typo {
+        field: Field,
+        word: String,
+        distance: u8,
+    },
+}
+
+impl Words {
+    fn field(&self) -> Option<Field> {
+        match self {
+            Words::Term(term) => Some(term.field()),
+            Words::Phrase { terms, .. } => terms.first().map(|(_, term)| term.field()),
+            Words::Typo { field, .. } => Some(*field),
+        }
+    }
 }
 
 /// [`Words`] inside a report's sections of the kinds in `kinds` (a bit per index into
@@ -82,19 +96,10 @@ impl Query for InSections {
             }
             _ => None,
         };
-        let typo = match &self.words {
-            Words::Typo { term, distance } => {
-                let value = term.value();
-                let automaton = Levenshtein::new(value.as_str().unwrap_or_default(), *distance);
-                Some(AutomatonWeight::new(term.field(), automaton))
-            }
-            _ => None,
-        };
         Ok(Box::new(InSectionsWeight {
             words: self.words.clone(),
             kinds: self.kinds,
             bm25,
-            typo,
         }))
     }
 
@@ -112,7 +117,6 @@ struct InSectionsWeight {
     kinds: u32,
     /// None when scoring is off, and for typos (scored 1).
     bm25: Option<Bm25Weight>,
-    typo: Option<AutomatonWeight<Levenshtein>>,
 }
 
 impl Weight for InSectionsWeight {
@@ -135,12 +139,8 @@ impl InSectionsWeight {
     /// Every document of the segment that matches, with its score: the few thousand report
     /// documents of a word are read once, in order.
     fn matches(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Matches> {
-        let field = match &self.words {
-            Words::Term(term) | Words::Typo { term, .. } => term.field(),
-            Words::Phrase { terms, .. } => match terms.first() {
-                Some((_, term)) => term.field(),
-                None => return Ok(Matches::default()),
-            },
+        let Some(field) = self.words.field() else {
+            return Ok(Matches::default());
         };
         let inverted = reader.inverted_index(field)?;
         let places = reader.fast_fields().u64(SECTION_POSITIONS)?;
@@ -173,10 +173,13 @@ impl InSectionsWeight {
                 target = doc + 1;
             }
         } else {
-            let infos = match (&self.words, &self.typo) {
-                (_, Some(typo)) => typo.get_match_term_infos(reader)?,
-                (Words::Term(term), None) => inverted.get_term_info(term)?.into_iter().collect(),
-                _ => Vec::new(),
+            let infos = match &self.words {
+                Words::Typo { word, distance, .. } => {
+                    AutomatonWeight::new(field, Levenshtein::new(word, *distance))
+                        .get_match_term_infos(reader)?
+                }
+                Words::Term(term) => inverted.get_term_info(term)?.into_iter().collect(),
+                Words::Phrase { .. } => Vec::new(),
             };
             let mut positions = Vec::new();
             for info in infos {
@@ -191,11 +194,7 @@ impl InSectionsWeight {
                     let freq = positions.iter().filter(|&&p| within(&ranges, p)).count();
                     if freq > 0 {
                         // A typo's words are scored 1, whichever of them a document has.
-                        let score = match self.typo {
-                            Some(_) => 1.0,
-                            None => self.score(&ranges, freq as u32),
-                        };
-                        scores[doc as usize] = Some(score * boost);
+                        scores[doc as usize] = Some(self.score(&ranges, freq as u32) * boost);
                     }
                     postings.advance();
                 }
@@ -208,7 +207,8 @@ impl InSectionsWeight {
         })
     }
 
-    /// BM25 over the asked sections' words: their length is the norm.
+    /// BM25 over the asked sections' words: their length is the norm. 1 without BM25 weights
+    /// (scoring off, or words with a typo).
     fn score(&self, ranges: &[Range<u32>], freq: u32) -> Score {
         let Some(bm25) = &self.bm25 else {
             return 1.0;

@@ -172,7 +172,7 @@ impl Engine {
     /// blocks of the query's words, which building the query reads.
     fn prefetch_words(&self, request: &Request) -> Option<Vec<String>> {
         self.directory.defer();
-        let fields = search::word_fields(&self.fields);
+        let fields = search::text_fields(&self.fields);
         let mut analyzer = rollbook_search::analyzer::analyzer();
         let mut stream = analyzer.token_stream(&request.text);
         while stream.advance() {
