@@ -77,6 +77,8 @@ pub fn create_then<R>(
         .reload_policy(tantivy::ReloadPolicy::Manual)
         .try_into()?;
     let searcher = reader.searcher();
+    // The writer's segments' memory, before the merge and `meanwhile` allocate theirs.
+    crate::memory::release_freed();
     // One segment: the browser fetches each segment's dictionaries, norms and postings
     // separately, so a query over several costs a request and a block per segment per word.
     let merging = (segments.len() > 1).then(|| writer.merge(&segments));

@@ -22,6 +22,7 @@ pub mod lint;
 pub mod live;
 pub mod load;
 pub(crate) mod markdown;
+pub(crate) mod memory;
 pub mod model;
 pub mod parse;
 pub mod reindex;

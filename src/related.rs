@@ -483,8 +483,16 @@ impl Similarity {
         for &o in &touched {
             scores[o] = 0.0;
         }
-        best.sort_by(|a, b| b.1.total_cmp(&a.1).then(position[a.0].cmp(&position[b.0])));
-        best.truncate(LIMIT);
+        // Positions are distinct, so the order is total: the first LIMIT of a full sort are
+        // the LIMIT selected, sorted, and most reports touch thousands.
+        let order = |a: &(usize, f32), b: &(usize, f32)| {
+            b.1.total_cmp(&a.1).then(position[a.0].cmp(&position[b.0]))
+        };
+        if best.len() > LIMIT {
+            best.select_nth_unstable_by(LIMIT - 1, order);
+            best.truncate(LIMIT);
+        }
+        best.sort_by(order);
         best
     }
 
@@ -1246,15 +1254,31 @@ fn reason(a: &Report, b: &Report, words: &[&str]) -> String {
 /// title and text; the stem itself when none starts with it.
 fn surface_words(report: &Report, stems: &[&str]) -> Vec<String> {
     let mut found: Vec<Option<String>> = vec![None; stems.len()];
+    // A word is compared only with the stems that start with its first letter: most words
+    // start with none, and the text is read once for all of a report's related reports.
+    let firsts: Vec<u8> = stems.iter().map(|s| first_byte(s)).collect();
+    let mut starting = [false; 256];
+    for &b in &firsts {
+        starting[usize::from(b)] = true;
+    }
     let texts = [report.meta.title.as_str(), report.html.as_str()];
     let mut missing = stems.len();
     'texts: for text in texts {
         for word in text.split(|c: char| !c.is_alphanumeric()) {
+            let first = first_byte(word);
+            // A word that is not ASCII may lowercase to any letter: compared with every stem.
+            let ascii = word.as_bytes().first().is_some_and(u8::is_ascii);
+            if ascii && !starting[usize::from(first)] {
+                continue;
+            }
             if word.is_empty() {
                 continue;
             }
             for (i, stem) in stems.iter().enumerate() {
-                if found[i].is_none() && starts_lowercased(word, stem) {
+                if found[i].is_none()
+                    && (!ascii || firsts[i] == first)
+                    && starts_lowercased(word, stem)
+                {
                     found[i] = Some(word.to_lowercase());
                     missing -= 1;
                 }
@@ -1269,6 +1293,11 @@ fn surface_words(report: &Report, stems: &[&str]) -> Vec<String> {
         .zip(stems)
         .map(|(word, stem)| word.unwrap_or_else(|| stem.to_string()))
         .collect()
+}
+
+/// The first byte of `word`, lowercased if it is ASCII (0 for none).
+fn first_byte(word: &str) -> u8 {
+    word.as_bytes().first().map_or(0, u8::to_ascii_lowercase)
 }
 
 /// Whether `word`, lowercased, starts with `stem`. Most words are ASCII, compared in place:

@@ -97,6 +97,8 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
         Err(static_diagnostics) => return Ok(report_problems(static_diagnostics, root)),
     };
     timings.mark("assemble");
+    // The parser's working memory, before the index writer allocates its own.
+    crate::memory::release_freed();
     let staging = Staging::begin(&output).map_err(WriteError::with_help)?;
     let manifest = Manifest::new(config_hash(root), args.drafts, stamps);
     staging.write(crate::freshness::MANIFEST, manifest.to_text().as_bytes())?;
@@ -122,6 +124,8 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
         let mut parts = vec![("create", created), ("  related", relating)];
         parts.extend(exported.timings);
         timings.parts("index+related", &parts);
+        // The merge's and related reports' memory, before the pages are rendered.
+        crate::memory::release_freed();
     }
     let renderer = Renderer::new(&site, &config, &mut theme);
     let jobs = renderer.jobs();
