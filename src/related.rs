@@ -8,6 +8,7 @@
 //! keeps what related reports are computed from ([`Similarity`]) and updates it when a report
 //! changes, tokenizing that report's text as the index does, without waiting for the index.
 
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -427,9 +428,9 @@ impl Similarity {
         let related: Vec<Vec<Link>> = (0..self.profiles.len())
             .into_par_iter()
             .map_init(
-                || vec![0f32; position.len()],
-                |scores, slot| {
-                    let best = self.rank(slot, &position, scores);
+                || Scratch::new(position.len()),
+                |scratch, slot| {
+                    let best = self.rank(slot, &position, scratch);
                     self.links(slot, best, reports, &position, None)
                 },
             )
@@ -458,12 +459,13 @@ impl Similarity {
     }
 
     /// The reports most similar to `slot`'s, up to [`LIMIT`], with their similarity: most
-    /// similar first, ties to the newer report. `scores` has a zero per slot, and is left so.
-    fn rank(&self, slot: usize, position: &[usize], scores: &mut [f32]) -> Vec<(usize, f32)> {
+    /// similar first, ties to the newer report.
+    fn rank(&self, slot: usize, position: &[usize], scratch: &mut Scratch) -> Vec<(usize, f32)> {
         let Some(profile) = self.profile(slot) else {
             return Vec::new();
         };
-        let mut touched = Vec::new();
+        let Scratch { scores, touched } = scratch;
+        touched.clear();
         for &(t, w) in &profile.vector {
             for &(other, w2) in self.holders[t as usize].iter().take(self.limits.list) {
                 if other == slot {
@@ -475,24 +477,24 @@ impl Similarity {
                 scores[other] += w * w2;
             }
         }
-        let mut best: Vec<(usize, f32)> = touched
-            .iter()
-            .map(|&o| (o, scores[o]))
-            .filter(|&(_, s)| s >= MIN_SCORE)
-            .collect();
-        for &o in &touched {
-            scores[o] = 0.0;
-        }
-        // Positions are distinct, so the order is total: the first LIMIT of a full sort are
-        // the LIMIT selected, sorted, and most reports touch thousands.
-        let order = |a: &(usize, f32), b: &(usize, f32)| {
-            b.1.total_cmp(&a.1).then(position[a.0].cmp(&position[b.0]))
+        // Most reports touch thousands, of which five are kept: each is compared with the
+        // weakest kept so far, and only a better one is placed. Positions are distinct, so
+        // the order is total and this keeps what sorting them all would put first.
+        let before = |a: &(usize, f32), b: &(usize, f32)| {
+            b.1.total_cmp(&a.1).then(position[a.0].cmp(&position[b.0])) == Ordering::Less
         };
-        if best.len() > LIMIT {
-            best.select_nth_unstable_by(LIMIT - 1, order);
+        let mut best: Vec<(usize, f32)> = Vec::with_capacity(LIMIT + 1);
+        for &other in touched.iter() {
+            let candidate = (other, std::mem::take(&mut scores[other]));
+            if candidate.1 < MIN_SCORE
+                || (best.len() == LIMIT && !best.last().is_some_and(|w| before(&candidate, w)))
+            {
+                continue;
+            }
+            let at = best.partition_point(|kept| before(kept, &candidate));
+            best.insert(at, candidate);
             best.truncate(LIMIT);
         }
-        best.sort_by(order);
         best
     }
 
@@ -937,9 +939,9 @@ impl Similarity {
         let lists: Vec<Vec<Link>> = slots
             .par_iter()
             .map_init(
-                || vec![0f32; self.profiles.len()],
-                |scores, &slot| {
-                    let best = self.rank(slot, position, scores);
+                || Scratch::new(self.profiles.len()),
+                |scratch, &slot| {
+                    let best = self.rank(slot, position, scratch);
                     self.links(slot, best, reports, position, Some(reweighed))
                 },
             )
@@ -961,6 +963,22 @@ impl Similarity {
             self.set_related(slot, links);
         }
         relisted
+    }
+}
+
+/// What ranking a report needs, kept from one report to the next on a thread: a score per
+/// slot (zero, and left so by [`Similarity::rank`]), and the slots a ranking scored.
+struct Scratch {
+    scores: Vec<f32>,
+    touched: Vec<usize>,
+}
+
+impl Scratch {
+    fn new(slots: usize) -> Scratch {
+        Scratch {
+            scores: vec![0.0; slots],
+            touched: Vec::new(),
+        }
     }
 }
 
@@ -1548,10 +1566,10 @@ mod tests {
                 similarity.vocabulary.text(t as u32)
             );
         }
-        let mut scores = vec![0f32; similarity.profiles.len()];
+        let mut scratch = Scratch::new(similarity.profiles.len());
         for &slot in &live {
             let profile = similarity.profile(slot).expect("live");
-            let best = similarity.rank(slot, &position, &mut scores);
+            let best = similarity.rank(slot, &position, &mut scratch);
             let fresh = similarity.links(slot, best, reports, &position, None);
             let summary = |links: &[Link]| -> Vec<(String, f32, String)> {
                 links
