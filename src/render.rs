@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
-use tera::Context;
+use tera::{Context, Value};
 
 use crate::config::Config;
 use crate::model::{Report, Site, TaxonomyKind};
@@ -930,10 +930,12 @@ impl<'s> Renderer<'s> {
         };
         let base = self.lessons_base(scope, category);
         let (range, paginator) = self.paginate(list.len(), page, &base);
-        let lessons: Vec<LessonView<'_>> = list[range]
+        let refs = &list[range];
+        let lessons: Vec<Value> = refs
             .iter()
-            .map(|&l| self.lesson_view(l, root))
+            .map(|&l| Value::from_serializable(&self.lesson_view(l, root)))
             .collect();
+        let groups = lesson_groups(refs, &lessons);
         #[derive(Serialize)]
         struct CategoryLink<'a> {
             name: Option<&'a str>,
@@ -964,7 +966,8 @@ impl<'s> Renderer<'s> {
         } else {
             Vec::new()
         };
-        context.insert("lessons", &lessons);
+        context.insert_value("lessons", Value::from(lessons));
+        context.insert_value("lesson_groups", groups);
         context.insert("paginator", &paginator);
         context.insert("categories", &categories);
         context.insert(
@@ -1155,6 +1158,26 @@ impl<'s> Renderer<'s> {
         context.insert("lessons", &lessons);
         context.insert("open_actions", &open_actions);
     }
+}
+
+/// A list's lessons by report: `[{report, lessons}]`, each report once with its lessons, in
+/// the list's order (`refs`, whose values are `lessons`). Lessons come newest first, so the
+/// lessons of one report are neighbours; grouping them in the template, comparing each
+/// lesson's report with its neighbours', took a quarter of the lesson lists' rendering time.
+fn lesson_groups(refs: &[Ref], lessons: &[Value]) -> Value {
+    let groups: Vec<Value> = refs
+        .chunk_by(|a, b| a.0 == b.0)
+        .scan(0, |start, run| {
+            let values = &lessons[*start..*start + run.len()];
+            *start += run.len();
+            let report = values[0].as_map().and_then(|m| m.get(&"report".into()));
+            let mut group = tera::Map::default();
+            group.insert("report".into(), report.cloned().unwrap_or_else(Value::none));
+            group.insert("lessons".into(), Value::from(values.to_vec()));
+            Some(Value::from(group))
+        })
+        .collect();
+    Value::from(groups)
 }
 
 /// Whether a term has pages of all its lessons and open actions: services, tags and teams
@@ -1361,5 +1384,53 @@ mod tests {
         assert_eq!(root_of("services/x/lessons/index.html"), "../../../");
         assert_eq!(site_path("https://kb.example.com/sre/"), "/sre/");
         assert_eq!(site_path(""), "/");
+    }
+
+    #[test]
+    fn lessons_are_grouped_by_neighbouring_report() {
+        let lesson = |report: &str, text: &str| {
+            Value::from_serializable(&serde_json::json!({"text": text, "report": {"id": report}}))
+        };
+        // Report 0's third lesson comes after report 2's: a group of its own, as the template
+        // that compared neighbours made it.
+        let refs = [(0, 0), (0, 1), (2, 0), (0, 2)];
+        let lessons = [
+            lesson("a", "a0"),
+            lesson("a", "a1"),
+            lesson("c", "c0"),
+            lesson("a", "a2"),
+        ];
+        let groups = lesson_groups(&refs, &lessons);
+        let shown: Vec<(String, Vec<String>)> = groups
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|g| {
+                let g = g.as_map().expect("a map");
+                let report = &g[&"report".into()].as_map().expect("a report")[&"id".into()];
+                let texts = g[&"lessons".into()].as_array().expect("lessons");
+                let texts = texts.iter().map(|l| {
+                    l.as_map().expect("a lesson")[&"text".into()]
+                        .as_str()
+                        .expect("text")
+                        .to_string()
+                });
+                (report.as_str().expect("an id").to_string(), texts.collect())
+            })
+            .collect();
+        let expected = [
+            ("a", vec!["a0", "a1"]),
+            ("c", vec!["c0"]),
+            ("a", vec!["a2"]),
+        ];
+        let expected: Vec<(String, Vec<String>)> = expected
+            .iter()
+            .map(|(r, ls)| (r.to_string(), ls.iter().map(|l| l.to_string()).collect()))
+            .collect();
+        assert_eq!(shown, expected);
+        assert_eq!(
+            lesson_groups(&[], &[]).as_array().map(<[Value]>::len),
+            Some(0)
+        );
     }
 }
