@@ -1283,13 +1283,13 @@ fn surface_words(report: &Report, stems: &[&str]) -> Vec<String> {
     let mut missing = stems.len();
     'texts: for text in texts {
         for word in text.split(|c: char| !c.is_alphanumeric()) {
-            let first = first_byte(word);
-            // A word that is not ASCII may lowercase to any letter: compared with every stem.
-            let ascii = word.as_bytes().first().is_some_and(u8::is_ascii);
-            if ascii && !starting[usize::from(first)] {
+            if word.is_empty() {
                 continue;
             }
-            if word.is_empty() {
+            let first = first_byte(word);
+            // A word that is not ASCII may lowercase to any letter: compared with every stem.
+            let ascii = word.as_bytes()[0].is_ascii();
+            if ascii && !starting[usize::from(first)] {
                 continue;
             }
             for (i, stem) in stems.iter().enumerate() {
