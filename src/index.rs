@@ -25,7 +25,11 @@ const REPORTS_PER_COMMIT: usize = 1000;
 
 /// Creates a fresh index in `dir` (which must be empty or missing) with every report.
 pub fn create(dir: &Path, reports: &[Report]) -> tantivy::Result<()> {
-    create_then(dir, reports, |_| Ok(()))
+    let (mut writer, segments) = write_segments(dir, reports)?;
+    if let Some(merging) = merge(&mut writer, &segments) {
+        merging.wait()?;
+    }
+    writer.wait_merging_threads()
 }
 
 /// [`create`], calling `meanwhile` with a searcher over the index's segments while they are
@@ -37,6 +41,35 @@ pub fn create_then<R>(
     reports: &[Report],
     meanwhile: impl FnOnce(&Searcher) -> tantivy::Result<R>,
 ) -> tantivy::Result<R> {
+    let (mut writer, segments) = write_segments(dir, reports)?;
+    // Opened before the merge starts, so that no segment it reads is deleted before it is open.
+    let searcher = searcher(writer.index())?;
+    // The writer's segments' memory, before the merge and `meanwhile` allocate theirs.
+    crate::memory::release_freed();
+    let merging = merge(&mut writer, &segments);
+    let result = meanwhile(&searcher);
+    if let Some(merging) = merging {
+        merging.wait()?;
+    }
+    writer.wait_merging_threads()?;
+    result
+}
+
+/// A searcher over `index` as it is now (it does not reload).
+pub fn searcher(index: &Index) -> tantivy::Result<Searcher> {
+    let reader: tantivy::IndexReader = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()?;
+    Ok(reader.searcher())
+}
+
+/// A new index in `dir` with every report's documents, committed; its writer and its
+/// segments, in the order they were written.
+fn write_segments(
+    dir: &Path,
+    reports: &[Report],
+) -> tantivy::Result<(IndexWriter, Vec<tantivy::index::SegmentId>)> {
     std::fs::create_dir_all(dir)?;
     let (schema, fields) = Fields::schema();
     let index = Index::create_in_dir(dir, schema)?;
@@ -71,23 +104,17 @@ pub fn create_then<R>(
         add_lessons_and_actions(&writer, &fields, report)?;
     }
     commit(&mut writer)?;
-    // Opened before the merge starts, so that no segment it reads is deleted before it is open.
-    let reader = index
-        .reader_builder()
-        .reload_policy(tantivy::ReloadPolicy::Manual)
-        .try_into()?;
-    let searcher = reader.searcher();
-    // The writer's segments' memory, before the merge and `meanwhile` allocate theirs.
-    crate::memory::release_freed();
-    // One segment: the browser fetches each segment's dictionaries, norms and postings
-    // separately, so a query over several costs a request and a block per segment per word.
-    let merging = (segments.len() > 1).then(|| writer.merge(&segments));
-    let result = meanwhile(&searcher);
-    if let Some(merging) = merging {
-        merging.wait()?;
-    }
-    writer.wait_merging_threads()?;
-    result
+    Ok((writer, segments))
+}
+
+/// Starts merging `segments` into one, if there are several. One segment: the browser fetches
+/// each segment's dictionaries, norms and postings separately, so a query over several costs
+/// a request and a block per segment per word.
+fn merge(
+    writer: &mut IndexWriter,
+    segments: &[tantivy::index::SegmentId],
+) -> Option<tantivy::FutureResult<Option<tantivy::SegmentMeta>>> {
+    (segments.len() > 1).then(|| writer.merge(segments))
 }
 
 pub fn writer(index: &Index) -> tantivy::Result<IndexWriter> {

@@ -1333,7 +1333,7 @@ fn starts_lowercased(word: &str, stem: &str) -> bool {
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use tantivy::{Index, IndexReader};
+    use tantivy::Index;
 
     use super::*;
     use crate::config::Config;
@@ -1342,11 +1342,7 @@ mod tests {
 
     /// A searcher over the index in `index_dir`.
     fn open(index_dir: &Path) -> tantivy::Result<Searcher> {
-        let reader: IndexReader = Index::open_in_dir(index_dir)?
-            .reader_builder()
-            .reload_policy(tantivy::ReloadPolicy::Manual)
-            .try_into()?;
-        Ok(reader.searcher())
+        crate::index::searcher(&Index::open_in_dir(index_dir)?)
     }
 
     /// A report parsed from Markdown as a build parses it.

@@ -58,12 +58,9 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
     };
     let started = Instant::now();
     let run = |index: &tantivy::Index| {
-        index
-            .reader_builder()
-            .reload_policy(tantivy::ReloadPolicy::Manual)
-            .try_into()
+        crate::index::searcher(index)
             .map_err(SearchError::Index)
-            .and_then(|reader: tantivy::IndexReader| search(&reader.searcher(), &request, today))
+            .and_then(|searcher| search(&searcher, &request, today))
     };
     let (found, refreshed) = query_fresh(root, &config, &output, today, run)?;
     let elapsed = started.elapsed();
