@@ -16,6 +16,7 @@ pub(crate) mod extract;
 pub(crate) mod fields;
 pub mod freshness;
 pub mod frontmatter;
+pub mod hashing;
 pub mod incremental;
 pub mod index;
 pub mod lint;

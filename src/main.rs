@@ -12,6 +12,7 @@ use rollbook::cmd::{self, Outcome};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    rollbook::hashing::seed_maps_per_thread();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init { dir } => cmd::init::run(&dir),
