@@ -13,7 +13,9 @@ use crate::config::Config;
 use crate::model::{Report, Site, TaxonomyKind};
 use crate::slug::slugify;
 use crate::theme::Theme;
-use crate::view::{ActionView, Card, LessonView, ReportsJson, display_time, term_path, with_root};
+use crate::view::{
+    ActionView, Card, LessonView, ReportRef, ReportsJson, display_time, term_path, with_root,
+};
 
 /// One rendered file.
 pub struct Output<'s> {
@@ -154,6 +156,9 @@ pub struct Renderer<'s> {
     config: &'s Config,
     theme: &'s Theme,
     cards: Vec<Card>,
+    /// Each report's [`ReportRef`], made once (a megabyte a thousand reports): every lesson
+    /// and action in a list shows its report, which was serialized for each of them.
+    report_refs: Vec<Value>,
     lists: Lists,
     /// Filter links by service, tag and team for the site-wide lessons list…
     lesson_filters: Vec<FilterGroup>,
@@ -269,23 +274,29 @@ impl<'s> Renderer<'s> {
     ) -> Self {
         let today = site.today;
         // The cards and the lists do not depend on each other.
-        let (cards, lists) = rayon::join(
+        let ((cards, report_refs), lists) = rayon::join(
             || {
                 let mut by_revision: FxHashMap<u64, Card> = previous
                     .into_iter()
                     .map(|card| (card.revision, card))
                     .collect();
-                let mut cards: Vec<Option<Card>> = site
+                let reused: Vec<Option<Card>> = site
                     .reports
                     .iter()
                     .map(|r| by_revision.remove(&r.revision))
                     .collect();
-                cards
-                    .par_iter_mut()
+                // Collected in parallel: 10,000 cards are megabytes of fresh pages to fault in.
+                let cards: Vec<Card> = reused
+                    .into_par_iter()
                     .zip(&site.reports)
-                    .filter(|(card, _)| card.is_none())
-                    .for_each(|(card, r)| *card = Some(Card::new(r, &config.base_url, today)));
-                cards.into_iter().flatten().collect::<Vec<Card>>()
+                    .map(|(card, r)| card.unwrap_or_else(|| Card::new(r, &config.base_url, today)))
+                    .collect();
+                let report_refs = site
+                    .reports
+                    .par_iter()
+                    .map(|r| Value::from_serializable(&ReportRef::new(r)))
+                    .collect::<Vec<Value>>();
+                (cards, report_refs)
             },
             || Lists::new(site),
         );
@@ -336,6 +347,7 @@ impl<'s> Renderer<'s> {
             config,
             theme,
             cards,
+            report_refs,
             lists,
             lesson_filters: Vec::new(),
             action_filters: Vec::new(),
@@ -776,12 +788,20 @@ impl<'s> Renderer<'s> {
 
     fn lesson_view(&self, (r, l): Ref, root: &str) -> LessonView<'s> {
         let report = &self.site.reports[r as usize];
-        LessonView::new(report, &report.lessons[l as usize], root)
+        let refs = &self.report_refs[r as usize];
+        LessonView::new(report, refs, &report.lessons[l as usize], root)
     }
 
     fn action_view(&self, (r, a): Ref, root: &str) -> ActionView<'s> {
         let report = &self.site.reports[r as usize];
-        ActionView::new(report, &report.actions[a as usize], root, self.site.today)
+        let refs = &self.report_refs[r as usize];
+        ActionView::new(
+            report,
+            refs,
+            &report.actions[a as usize],
+            root,
+            self.site.today,
+        )
     }
 
     fn home(&self, context: &mut Context, root: &str) {
@@ -882,12 +902,12 @@ impl<'s> Renderer<'s> {
             lessons: report
                 .lessons
                 .iter()
-                .map(|l| LessonView::new(report, l, root))
+                .map(|l| LessonView::new(report, &self.report_refs[r], l, root))
                 .collect(),
             actions: report
                 .actions
                 .iter()
-                .map(|a| ActionView::new(report, a, root, self.site.today))
+                .map(|a| ActionView::new(report, &self.report_refs[r], a, root, self.site.today))
                 .collect(),
             lesson_categories,
             related: self.site.related[r]

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rustc_hash::FxHasher;
 use serde::Serialize;
+use tera::Value;
 
 use crate::model::{
     Action, Lesson, ROOT_LINK, Report, Response, Site, Status, TaxonomyKind, Timeline,
@@ -36,7 +37,8 @@ pub fn term_path(kind: TaxonomyKind, slug: &str) -> String {
     format!("{}/{slug}/index.html", kind.slug())
 }
 
-/// What a lesson or action hit says about its report.
+/// What a lesson or action hit says about its report. The renderer makes each report's once
+/// (a template value), and every lesson and action of the report shares it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportRef<'a> {
     pub id: &'a str,
@@ -231,19 +233,20 @@ pub struct LessonView<'a> {
     pub text: &'a str,
     pub html: String,
     pub category: Option<&'a str>,
-    pub report: ReportRef<'a>,
+    /// The report's [`ReportRef`], shared.
+    pub report: Value,
 }
 
 impl<'a> LessonView<'a> {
-    pub fn new(report: &'a Report, lesson: &'a Lesson, root: &str) -> Self {
-        let report = ReportRef::new(report);
+    /// `report_ref` is the report's [`ReportRef`] as a template value.
+    pub fn new(report: &'a Report, report_ref: &Value, lesson: &'a Lesson, root: &str) -> Self {
         LessonView {
             id: &lesson.anchor,
-            url: format!("{}#{}", report.url, lesson.anchor),
+            url: format!("{}#{}", report.url(), lesson.anchor),
             text: &lesson.text,
             html: with_root(&lesson.html, root),
             category: lesson.category.as_deref(),
-            report,
+            report: report_ref.clone(),
         }
     }
 }
@@ -263,16 +266,23 @@ pub struct ActionView<'a> {
     #[serde(rename = "type")]
     pub kind: Option<&'a str>,
     pub priority: Option<&'a str>,
-    pub report: ReportRef<'a>,
+    /// The report's [`ReportRef`], shared.
+    pub report: Value,
 }
 
 impl<'a> ActionView<'a> {
-    pub fn new(report: &'a Report, action: &'a Action, root: &str, today: Date) -> Self {
+    /// `report_ref` is the report's [`ReportRef`] as a template value.
+    pub fn new(
+        report: &'a Report,
+        report_ref: &Value,
+        action: &'a Action,
+        root: &str,
+        today: Date,
+    ) -> Self {
         let days_overdue = action.days_overdue(today);
-        let report = ReportRef::new(report);
         ActionView {
             id: &action.anchor,
-            url: format!("{}#{}", report.url, action.anchor),
+            url: format!("{}#{}", report.url(), action.anchor),
             text: &action.text,
             html: with_root(&action.html, root),
             owner: action.owner.as_deref(),
@@ -283,7 +293,7 @@ impl<'a> ActionView<'a> {
             ticket: action.ticket.as_deref(),
             kind: action.kind.as_deref(),
             priority: action.priority.as_deref(),
-            report,
+            report: report_ref.clone(),
         }
     }
 }
