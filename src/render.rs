@@ -788,16 +788,16 @@ impl<'s> Renderer<'s> {
 
     fn lesson_view(&self, (r, l): Ref, root: &str) -> LessonView<'s> {
         let report = &self.site.reports[r as usize];
-        let refs = &self.report_refs[r as usize];
-        LessonView::new(report, refs, &report.lessons[l as usize], root)
+        let report_ref = &self.report_refs[r as usize];
+        LessonView::new(report, report_ref, &report.lessons[l as usize], root)
     }
 
     fn action_view(&self, (r, a): Ref, root: &str) -> ActionView<'s> {
         let report = &self.site.reports[r as usize];
-        let refs = &self.report_refs[r as usize];
+        let report_ref = &self.report_refs[r as usize];
         ActionView::new(
             report,
-            refs,
+            report_ref,
             &report.actions[a as usize],
             root,
             self.site.today,
