@@ -26,6 +26,8 @@ environment:
   GEN_CORPUS    corpus generator   (default: <repo>/../shared/bench/gen_corpus.py)
   BENCH_RUNS    runs per tool, median wall / max RSS reported   (default: 3)
   ROLLBOOK_BIN  use this rollbook binary instead of `cargo build --release`
+  BENCH_OUT_DIR where both tools write their outputs   (default: $BENCH_DIR; e.g. /dev/shm
+                to take the disk's filesystem out of the comparison, for both tools)
   HUGO          hugo executable   (default: hugo; install: apt-get install -y hugo)
 
 exit status: 0 ok; 1 a timed build failed or rollbook could not be built;
@@ -56,6 +58,9 @@ bench_paths 3
 script_dir=$repo/bench
 HUGO=${HUGO:-hugo}
 results=$BENCH_DIR/results.md
+out_dir=${BENCH_OUT_DIR:-$BENCH_DIR}
+mkdir -p "$out_dir"
+out_dir=$(cd "$out_dir" && pwd)
 
 # ---------------------------------------------------------------- tools
 if [[ ! -x /usr/bin/time ]] || ! /usr/bin/time -f '%e %M' -o /dev/null true 2>/dev/null; then
@@ -114,6 +119,7 @@ if [[ -n $hugo_ver ]]; then md "- hugo: $("$HUGO" version | head -n1)"; fi
 md "- method: cold builds (output dir moved aside before each run, deleted at exit; OS page cache warm, no" \
   "  untimed warm-up run); each tool run $RUNS×; wall = median, peak RSS = max of the runs" \
   "  (GNU time); output = \`du -sb\` and regular-file count of the output dir after the last run"
+md "- outputs written to: $out_dir ($(stat -f -c %T "$out_dir") filesystem; on a tmpfs, deleted before each run)"
 
 # ---------------------------------------------------------------- hugo site
 prepare_hugo_site() { # N
@@ -140,14 +146,24 @@ prepare_hugo_site() { # N
 # freed in the last minutes when it allocates new ones), for both tools, run after run.
 # Deleting the previous output is no part of a build's work. Leave a few minutes between
 # two invocations for the same reason.
-trash=$BENCH_DIR/trash
-rm -rf "$trash"
-mkdir -p "$trash"
-trap 'rm -rf "$trash"' EXIT
-retire() { # PATH...: moved into $trash
-  local p
+# A trash on each filesystem, so that moving a path into it is a rename.
+trash=$BENCH_DIR/trash out_trash=$out_dir/trash
+rm -rf "$trash" "$out_trash"
+mkdir -p "$trash" "$out_trash"
+out_fs=$(stat -f -c %T "$out_dir")
+# The last outputs stay for a look, except on a tmpfs, where they are memory.
+trap 'rm -rf "$trash" "$out_trash"; if [[ $out_fs == tmpfs ]]; then rm -rf "$out_dir"/out-*; fi' EXIT
+# On a tmpfs the outputs are deleted at once instead: there the trash would hold gigabytes of
+# memory, and the kernel reclaimed page cache for seconds of system time in later runs.
+retire() { # PATH...: moved into the trash of its filesystem (deleted, on a tmpfs)
+  local p to
   for p in "$@"; do
-    if [[ -e $p ]]; then mv "$p" "$trash/$(date +%s%N)-${p##*/}"; fi
+    to=$trash
+    if [[ $p == "$out_dir"/* ]]; then
+      if [[ $out_fs == tmpfs ]]; then rm -rf "$p"; continue; fi
+      to=$out_trash
+    fi
+    if [[ -e $p ]]; then mv "$p" "$to/$(date +%s%N)-${p##*/}"; fi
   done
 }
 
@@ -201,7 +217,7 @@ for n in "${sizes[@]}"; do
   # The generator's bar is on the second; the search index's is the first against it.
   rb_row="" rs_row="" hg_row="" rb_wall="" rs_wall="" hg_wall="" rb_rss=""
   if ((want_rollbook)); then
-    out=$BENCH_DIR/out-rollbook-$n
+    out=$out_dir/out-rollbook-$n
     full="rollbook (with search index, related reports)"
     plain="rollbook (site alone, no index)"
     if [[ -n $rollbook_problem ]]; then
@@ -228,7 +244,7 @@ for n in "${sizes[@]}"; do
   fi
   if ((want_hugo)); then
     hsite=$BENCH_DIR/hugo-$n
-    out=$BENCH_DIR/out-hugo-$n
+    out=$out_dir/out-hugo-$n
     prepare_hugo_site "$n"
     if measure hugo "$n" "$out" "$out" "$hsite/resources" -- \
       "$HUGO" --quiet --source "$hsite" --destination "$out"; then
