@@ -19,7 +19,12 @@ pub fn slugify(text: &str) -> String {
                 out.push('-');
             }
             pending_hyphen = false;
-            out.extend(c.to_lowercase());
+            // Most slugs are ASCII: `to_lowercase`'s iterator cost more than the rest.
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
         } else {
             pending_hyphen = true;
         }
@@ -45,7 +50,7 @@ pub fn short_slug(text: &str, max_words: usize) -> String {
 pub fn escape_path_segment(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
-        if c.is_alphanumeric() || "-_.~".contains(c) {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~') || c.is_alphanumeric() {
             out.push(c);
         } else {
             let mut buf = [0u8; 4];
@@ -91,6 +96,7 @@ mod tests {
             "4-3-corrective-actions"
         );
         assert_eq!(slugify("Zürich DC"), "zürich-dc");
+        assert_eq!(slugify("ÉTAT Major"), "état-major");
         assert_eq!(slugify("***"), "_");
     }
 
@@ -102,6 +108,7 @@ mod tests {
         );
         assert_eq!(escape_path_segment("a b#c?"), "a%20b%23c%3F");
         assert_eq!(escape_path_segment("zürich"), "zürich");
+        assert_eq!(escape_path_segment("a-b_c.d~e/f"), "a-b_c.d~e%2Ff");
     }
 
     #[test]
