@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Helpful, print_human};
 use crate::freshness::{Manifest, config_hash};
 use crate::parse::Purpose;
-use crate::render::{Job, Renderer};
+use crate::render::Renderer;
 use crate::theme::{Theme, static_files};
 use crate::write::{Staging, WriteError};
 
@@ -128,11 +128,8 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
         crate::memory::release_freed();
     }
     let renderer = Renderer::new(&site, &config, &mut theme);
-    let mut jobs = renderer.jobs();
+    let jobs = renderer.jobs();
     let paths: Vec<String> = jobs.iter().map(|job| renderer.path(job)).collect();
-    // The few files of the whole site first (reports.json is 40 MB at 10,000 reports): last,
-    // one core wrote them alone while the others had nothing left to do.
-    jobs.sort_by_key(|job| !matches!(job, Job::Json | Job::Feed | Job::Sitemap));
     let bar = progress.stage(jobs.len(), "rendering");
     let pages = PageTimes::new(timings.enabled);
     let rendered: Result<(), anyhow::Error> = jobs.par_iter().try_for_each(|job| {
