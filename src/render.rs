@@ -959,7 +959,7 @@ impl<'s> Renderer<'s> {
             .iter()
             .map(|&l| Value::from_serializable(&self.lesson_view(l, root)))
             .collect();
-        let groups = lesson_groups(refs, &lessons);
+        let groups = lesson_groups(refs, &lessons, &self.report_refs);
         #[derive(Serialize)]
         struct CategoryLink<'a> {
             name: Option<&'a str>,
@@ -1185,18 +1185,18 @@ impl<'s> Renderer<'s> {
 }
 
 /// A list's lessons by report: `[{report, lessons}]`, each report once with its lessons, in
-/// the list's order (`refs`, whose values are `lessons`). Lessons come newest first, so the
-/// lessons of one report are neighbours; grouping them in the template, comparing each
-/// lesson's report with its neighbours', took a quarter of the lesson lists' rendering time.
-fn lesson_groups(refs: &[Ref], lessons: &[Value]) -> Value {
+/// the list's order (`refs`, whose values are `lessons`); `report_refs` are the reports'
+/// [`ReportRef`]s, which the lessons share. Lessons come newest first, so the lessons of one
+/// report are neighbours; grouping them in the template, comparing each lesson's report with
+/// its neighbours', took a quarter of the lesson lists' rendering time.
+fn lesson_groups(refs: &[Ref], lessons: &[Value], report_refs: &[Value]) -> Value {
     let groups: Vec<Value> = refs
         .chunk_by(|a, b| a.0 == b.0)
         .scan(0, |start, run| {
             let values = &lessons[*start..*start + run.len()];
             *start += run.len();
-            let report = values[0].as_map().and_then(|m| m.get(&"report".into()));
             let mut group = tera::Map::default();
-            group.insert("report".into(), report.cloned().unwrap_or_else(Value::none));
+            group.insert("report".into(), report_refs[run[0].0 as usize].clone());
             group.insert("lessons".into(), Value::from(values.to_vec()));
             Some(Value::from(group))
         })
@@ -1412,6 +1412,8 @@ mod tests {
 
     #[test]
     fn lessons_are_grouped_by_neighbouring_report() {
+        let report = |id: &str| Value::from_serializable(&serde_json::json!({"id": id}));
+        let report_refs = [report("a"), report("b"), report("c")];
         let lesson = |report: &str, text: &str| {
             Value::from_serializable(&serde_json::json!({"text": text, "report": {"id": report}}))
         };
@@ -1424,7 +1426,7 @@ mod tests {
             lesson("c", "c0"),
             lesson("a", "a2"),
         ];
-        let groups = lesson_groups(&refs, &lessons);
+        let groups = lesson_groups(&refs, &lessons, &report_refs);
         let shown: Vec<(String, Vec<String>)> = groups
             .as_array()
             .expect("a list")
@@ -1453,7 +1455,9 @@ mod tests {
             .collect();
         assert_eq!(shown, expected);
         assert_eq!(
-            lesson_groups(&[], &[]).as_array().map(<[Value]>::len),
+            lesson_groups(&[], &[], &report_refs)
+                .as_array()
+                .map(<[Value]>::len),
             Some(0)
         );
     }
