@@ -50,7 +50,7 @@ pub fn short_slug(text: &str, max_words: usize) -> String {
 pub fn escape_path_segment(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
-        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~') || c.is_alphanumeric() {
+        if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '~') {
             out.push(c);
         } else {
             let mut buf = [0u8; 4];
