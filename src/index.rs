@@ -26,10 +26,8 @@ const REPORTS_PER_COMMIT: usize = 1000;
 /// Creates a fresh index in `dir` (which must be empty or missing) with every report.
 pub fn create(dir: &Path, reports: &[Report]) -> tantivy::Result<()> {
     let (mut writer, segments) = write_segments(dir, reports)?;
-    if let Some(merging) = merge(&mut writer, &segments) {
-        merging.wait()?;
-    }
-    writer.wait_merging_threads()
+    let merging = merge(&mut writer, &segments);
+    finish(writer, merging)
 }
 
 /// [`create`], calling `meanwhile` with a searcher over the index's segments while they are
@@ -48,10 +46,7 @@ pub fn create_then<R>(
     crate::memory::release_freed();
     let merging = merge(&mut writer, &segments);
     let result = meanwhile(&searcher);
-    if let Some(merging) = merging {
-        merging.wait()?;
-    }
-    writer.wait_merging_threads()?;
+    finish(writer, merging)?;
     result
 }
 
@@ -107,14 +102,22 @@ fn write_segments(
     Ok((writer, segments))
 }
 
+/// A merge under way, and the segment it will write.
+type Merging = tantivy::FutureResult<Option<tantivy::SegmentMeta>>;
+
 /// Starts merging `segments` into one, if there are several. One segment: the browser fetches
 /// each segment's dictionaries, norms and postings separately, so a query over several costs
 /// a request and a block per segment per word.
-fn merge(
-    writer: &mut IndexWriter,
-    segments: &[tantivy::index::SegmentId],
-) -> Option<tantivy::FutureResult<Option<tantivy::SegmentMeta>>> {
+fn merge(writer: &mut IndexWriter, segments: &[tantivy::index::SegmentId]) -> Option<Merging> {
     (segments.len() > 1).then(|| writer.merge(segments))
+}
+
+/// Waits for the merge [`merge`] started, if any, and for the writer's threads.
+fn finish(writer: IndexWriter, merging: Option<Merging>) -> tantivy::Result<()> {
+    if let Some(merging) = merging {
+        merging.wait()?;
+    }
+    writer.wait_merging_threads()
 }
 
 pub fn writer(index: &Index) -> tantivy::Result<IndexWriter> {
