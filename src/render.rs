@@ -629,6 +629,19 @@ impl<'s> Renderer<'s> {
     }
 
     pub fn render(&self, job: &Job, all_paths: &[String]) -> Result<Output<'s>, String> {
+        self.render_into(job, all_paths, Vec::new())
+    }
+
+    /// [`render`](Self::render) into `buffer`, emptied first, which becomes the page's
+    /// [`Body::Bytes`]. A build passes each page's buffer on to the next page: a list page
+    /// of 100 KB grew its own buffer from nothing, copying itself at every doubling into
+    /// memory the kernel zeroed afresh, and checked that it was UTF-8 at the end.
+    pub fn render_into(
+        &self,
+        job: &Job,
+        all_paths: &[String],
+        mut buffer: Vec<u8>,
+    ) -> Result<Output<'s>, String> {
         let path = self.path(job);
         let root = root_of(&path);
         let mut context = Context::new();
@@ -716,10 +729,11 @@ impl<'s> Renderer<'s> {
                 section: section_of(job),
             },
         );
-        let html = self.theme.render(template, &context)?;
+        buffer.clear();
+        self.theme.render_to(template, &context, &mut buffer)?;
         Ok(Output {
             path,
-            body: Body::Bytes(html.into_bytes()),
+            body: Body::Bytes(buffer),
         })
     }
 
@@ -867,7 +881,7 @@ impl<'s> Renderer<'s> {
             people: &'a [crate::model::Person],
             extra: &'a serde_json::Map<String, serde_json::Value>,
             toc: Vec<&'a crate::model::Heading>,
-            content: String,
+            content: std::borrow::Cow<'a, str>,
             source: String,
             lessons: Vec<LessonView<'a>>,
             actions: Vec<ActionView<'a>>,

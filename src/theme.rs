@@ -71,9 +71,15 @@ impl Theme {
         self.tera.global_context().insert(key, value);
     }
 
-    pub fn render(&self, template: &str, context: &Context) -> Result<String, String> {
+    /// Renders `template` at the end of `out`.
+    pub fn render_to(
+        &self,
+        template: &str,
+        context: &Context,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         self.tera
-            .render(template, context)
+            .render_to(template, context, out)
             .map_err(|e| format!("cannot render {template}: {}", error_chain(&e)))
     }
 }

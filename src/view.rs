@@ -1,5 +1,6 @@
 //! Model → the values templates see (docs/templates.md) and `reports.json` is made of.
 
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
@@ -218,11 +219,11 @@ pub fn human_duration(minutes: i64) -> String {
 }
 
 /// Inline HTML of a lesson or action with links between reports made relative to `root`.
-pub fn with_root(html: &str, root: &str) -> String {
+pub fn with_root<'a>(html: &'a str, root: &str) -> Cow<'a, str> {
     if html.contains(ROOT_LINK) {
-        html.replace(ROOT_LINK, root)
+        Cow::Owned(html.replace(ROOT_LINK, root))
     } else {
-        html.to_string()
+        Cow::Borrowed(html)
     }
 }
 
@@ -231,7 +232,7 @@ pub struct LessonView<'a> {
     pub id: &'a str,
     pub url: String,
     pub text: &'a str,
-    pub html: String,
+    pub html: Cow<'a, str>,
     pub category: Option<&'a str>,
     /// The report's [`ReportRef`], shared.
     pub report: Value,
@@ -256,7 +257,7 @@ pub struct ActionView<'a> {
     pub id: &'a str,
     pub url: String,
     pub text: &'a str,
-    pub html: String,
+    pub html: Cow<'a, str>,
     pub owner: Option<&'a str>,
     pub due: Option<String>,
     pub status: &'static str,

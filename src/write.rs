@@ -4,6 +4,7 @@
 //! rollbook refuses to replace a directory without one.
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
@@ -223,7 +224,8 @@ impl Files {
 
     /// Writes one file; `relative` uses `/` and may not leave the output directory.
     pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
-        self.write_with(relative, |w| w.write_all(bytes))
+        // In one piece already: a buffer would only copy it.
+        self.write_file(relative, |file| file.write_all(bytes))
     }
 
     /// Writes one file from a function that streams its content: in place of an output
@@ -232,6 +234,18 @@ impl Files {
         &self,
         relative: &str,
         content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), WriteError> {
+        self.write_file(relative, |file| {
+            let mut writer = std::io::BufWriter::with_capacity(64 * 1024, file);
+            content(&mut writer).and_then(|()| writer.flush())
+        })
+    }
+
+    /// Writes one file with a function that writes into it.
+    fn write_file(
+        &self,
+        relative: &str,
+        content: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
     ) -> Result<(), WriteError> {
         let path = self.inside(relative)?;
         match self.mode {
@@ -263,7 +277,7 @@ impl Files {
     fn create(
         &self,
         path: &Path,
-        content: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+        content: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
     ) -> Result<(), WriteError> {
         if let Some(dir) = path.parent() {
             let known = self
@@ -278,11 +292,8 @@ impl Files {
                 }
             }
         }
-        let file = std::fs::File::create(path).map_err(io("create", path))?;
-        let mut writer = std::io::BufWriter::with_capacity(64 * 1024, file);
-        content(&mut writer)
-            .and_then(|()| std::io::Write::flush(&mut writer))
-            .map_err(io("write", path))
+        let mut file = std::fs::File::create(path).map_err(io("create", path))?;
+        content(&mut file).map_err(io("write", path))
     }
 }
 

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Helpful, print_human};
 use crate::freshness::{Manifest, config_hash};
 use crate::parse::Purpose;
-use crate::render::Renderer;
+use crate::render::{Body, Renderer};
 use crate::theme::{Theme, static_files};
 use crate::write::{Staging, WriteError};
 
@@ -132,19 +132,31 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Outcome> {
     let paths: Vec<String> = jobs.iter().map(|job| renderer.path(job)).collect();
     let bar = progress.stage(jobs.len(), "rendering");
     let pages = PageTimes::new(timings.enabled);
-    let rendered: Result<(), anyhow::Error> = jobs.par_iter().try_for_each(|job| {
-        let started = Instant::now();
-        let out = renderer.render(job, &paths).map_err(anyhow::Error::msg)?;
-        let rendered = started.elapsed();
-        let mut bytes = 0;
-        staging.write_with(&out.path, |w| match pages.enabled {
-            true => out.body.write_to(&mut Counted(w, &mut bytes)),
-            false => out.body.write_to(w),
-        })?;
-        pages.add(job.kind(), rendered, started.elapsed() - rendered, bytes);
-        bar.inc(1);
-        Ok(())
-    });
+    // Each page is rendered into the buffer the one before was written from.
+    let rendered: Result<(), anyhow::Error> =
+        jobs.par_iter()
+            .try_for_each_init(Vec::new, |buffer: &mut Vec<u8>, job| {
+                let started = Instant::now();
+                let out = renderer
+                    .render_into(job, &paths, std::mem::take(buffer))
+                    .map_err(anyhow::Error::msg)?;
+                let rendered = started.elapsed();
+                let mut bytes = 0;
+                match out.body {
+                    Body::Bytes(page) => {
+                        staging.write(&out.path, &page)?;
+                        bytes = page.len() as u64;
+                        *buffer = page;
+                    }
+                    body => staging.write_with(&out.path, |w| match pages.enabled {
+                        true => body.write_to(&mut Counted(w, &mut bytes)),
+                        false => body.write_to(w),
+                    })?,
+                }
+                pages.add(job.kind(), rendered, started.elapsed() - rendered, bytes);
+                bar.inc(1);
+                Ok(())
+            });
     bar.finish_and_clear();
     timings.mark("render+write");
     pages.print();
